@@ -1,0 +1,15 @@
+// The sub-commands of the `dunet` executable; each file adds one to the CLI11 app.
+// Callbacks throw dunet::Error on failure; main() reports it and sets the exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace dunet::apps {
+
+void add_synth_command(CLI::App& app);
+void add_prepare_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_infer_command(CLI::App& app);
+void add_config_command(CLI::App& app);
+
+}  // namespace dunet::apps

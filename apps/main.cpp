@@ -1,0 +1,33 @@
+// `dunet`: prepare data, train, and infer with UNet segmentation models.
+// Parses the command line, runs one sub-command, and turns errors into one clear message.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "launcher/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dunet: UNet segmentation of microscope images, from PNG folders to masks"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "dunet 0.1.0");
+  dunet::apps::add_synth_command(app);
+  dunet::apps::add_prepare_command(app);
+  dunet::apps::add_train_command(app);
+  dunet::apps::add_infer_command(app);
+  dunet::apps::add_config_command(app);
+  dunet::launcher::setup_logging(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const dunet::Error& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::error("unexpected error: {}", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+// Reads samples one at a time from a dunet HDF5 shard. The header, index and sizes are
+// validated when the shard is opened, so a bad file fails at loader start, not mid-epoch.
+// Thread-safe: HDF5's serial thread-safe build serialises the library calls.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/hdf5_handle.h"
+#include "data/sample.h"
+#include "data/shard_format.h"
+
+namespace dunet::data {
+
+class ShardReader {
+ public:
+  explicit ShardReader(std::filesystem::path path);
+
+  const ShardInfo& info() const { return info_; }
+  const std::filesystem::path& path() const { return path_; }
+  int64_t size() const { return info_.num_samples; }
+  const std::string& id(int64_t i) const { return ids_.at(static_cast<size_t>(i)); }
+  int64_t height(int64_t i) const { return row(i)[1]; }
+  int64_t width(int64_t i) const { return row(i)[2]; }
+  int64_t source_order(int64_t i) const { return row(i)[3]; }
+
+  Sample read(int64_t i) const;
+
+ private:
+  const int64_t* row(int64_t i) const;
+  void read_range(hid_t dataset, int64_t offset, std::vector<uint8_t>& out) const;
+
+  std::filesystem::path path_;
+  ShardInfo info_;
+  h5::Handle file_;
+  h5::Handle images_;
+  h5::Handle masks_;
+  std::vector<int64_t> index_;
+  std::vector<std::string> ids_;
+};
+
+}  // namespace dunet::data

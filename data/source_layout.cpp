@@ -1,0 +1,112 @@
+#include "data/source_layout.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "data/image_io.h"
+
+namespace dunet::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_png(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext == ".png";
+}
+
+bool is_hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
+
+std::vector<fs::path> sorted_pngs(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_regular_file() && is_png(entry.path()) && !is_hidden(entry.path())) {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void check_folder(const fs::path& dir, const char* what) {
+  DUNET_CHECK(fs::exists(dir), DataError, what, " folder '", dir.string(), "' does not exist");
+  DUNET_CHECK(fs::is_directory(dir), DataError, what, " '", dir.string(),
+              "' is not a folder");
+}
+
+}  // namespace
+
+std::vector<SourceSample> scan_dsb_layout(const fs::path& root) {
+  check_folder(root, "input");
+  std::vector<fs::path> sample_dirs;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.is_directory() && !is_hidden(entry.path())) sample_dirs.push_back(entry.path());
+  }
+  std::sort(sample_dirs.begin(), sample_dirs.end());
+  DUNET_CHECK(!sample_dirs.empty(), DataError, "input folder '", root.string(),
+              "' holds no sample folders; expected the DSB2018 layout "
+              "<id>/images/<id>.png and <id>/masks/*.png");
+
+  std::vector<SourceSample> samples;
+  for (const auto& dir : sample_dirs) {
+    SourceSample s;
+    s.id = dir.filename().string();
+    const fs::path images_dir = dir / "images";
+    DUNET_CHECK(fs::is_directory(images_dir), DataError, "sample folder '", dir.string(),
+                "' has no images/ folder; expected ", (images_dir / (s.id + ".png")).string());
+    const fs::path named = images_dir / (s.id + ".png");
+    if (fs::exists(named)) {
+      s.image = named;
+    } else {
+      const auto pngs = sorted_pngs(images_dir);
+      DUNET_CHECK(pngs.size() == 1, DataError, "sample folder '", dir.string(),
+                  "': expected image ", named.string(), " (found ", pngs.size(),
+                  " PNG files in images/)");
+      s.image = pngs.front();
+    }
+    const fs::path masks_dir = dir / "masks";
+    DUNET_CHECK(fs::is_directory(masks_dir), DataError, "sample '", s.id,
+                "' has no masks folder ('", masks_dir.string(),
+                "'); every training sample needs its per-nucleus mask PNGs");
+    s.masks = sorted_pngs(masks_dir);
+    samples.push_back(std::move(s));
+  }
+  return samples;
+}
+
+std::vector<SourceSample> scan_paired_layout(const fs::path& images_dir,
+                                             const fs::path& masks_dir) {
+  check_folder(images_dir, "images");
+  check_folder(masks_dir, "masks");
+  const auto images = sorted_pngs(images_dir);
+  DUNET_CHECK(!images.empty(), DataError, "images folder '", images_dir.string(),
+              "' holds no PNG files");
+  std::vector<SourceSample> samples;
+  for (const auto& image : images) {
+    const fs::path mask = masks_dir / image.filename();
+    DUNET_CHECK(fs::exists(mask), DataError, "image '", image.string(),
+                "' has no mask: expected '", mask.string(), "' (same file name)");
+    samples.push_back({image.stem().string(), image, {mask}});
+  }
+  return samples;
+}
+
+Sample load_source_sample(const SourceSample& source, int64_t channels) {
+  Sample sample;
+  sample.id = source.id;
+  sample.image = read_image(source.image, channels);
+  sample.mask.assign(static_cast<size_t>(sample.image.num_pixels()), 0);
+  for (const auto& mask_path : source.masks) {
+    const Image mask = read_mask(mask_path);
+    DUNET_CHECK(mask.height == sample.image.height && mask.width == sample.image.width,
+                DataError, "mask '", mask_path.string(), "' is ", mask.width, "x", mask.height,
+                " but its image '", source.image.string(), "' is ", sample.image.width, "x",
+                sample.image.height, "; masks must have their image's size");
+    for (size_t i = 0; i < sample.mask.size(); ++i) sample.mask[i] |= mask.pixels[i];
+  }
+  return sample;
+}
+
+}  // namespace dunet::data

@@ -1,0 +1,40 @@
+// The seam between training and the processes it runs on: rank, size and collectives.
+// Implementations: LocalCommunicator (one process) now; MPI and NCCL ones beside it.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dunet::launcher {
+
+enum class ReduceOp { kSum, kAverage };
+
+// Contract (as c10d's ProcessGroup): every collective must be called by all ranks in the same
+// order with tensors of the same shape and dtype; a call returns when its result is in the
+// tensor (for a device backend: when it is ordered before later work on the current stream).
+// Tensors must be contiguous. A failure throws CommError naming the operation and rank.
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual int local_rank() const = 0;  // rank among the processes on this node
+  virtual int local_size() const = 0;
+  virtual std::string name() const = 0;
+
+  virtual void all_reduce(at::Tensor& tensor, ReduceOp op) = 0;
+  virtual void broadcast(at::Tensor& tensor, int root) = 0;
+  virtual void barrier() = 0;
+  // One small value from every rank, in rank order.
+  virtual std::vector<int64_t> all_gather(int64_t value) = 0;
+  // Sum of small CPU values over all ranks (metric counts, flags).
+  virtual std::vector<double> all_reduce_sum(const std::vector<double>& values) = 0;
+
+  bool is_root() const { return rank() == 0; }
+};
+
+}  // namespace dunet::launcher

@@ -1,0 +1,16 @@
+// Settings of the communication between training processes.
+// Plain struct with defaults; launcher/config_loader.cpp fills it from TOML.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dunet::launcher {
+
+struct DistConfig {
+  std::string backend = "auto";  // auto | mpi | nccl | local
+  int64_t bucket_mb = 25;        // gradient bucket size for the all-reduce
+  int64_t timeout_s = 300;       // a collective that takes longer aborts the run
+};
+
+}  // namespace dunet::launcher

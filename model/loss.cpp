@@ -1,0 +1,36 @@
+#include "model/loss.h"
+
+#include "core/error.h"
+
+namespace dunet::model {
+
+LossKind parse_loss(const std::string& name) {
+  if (name == "bce") return LossKind::kBce;
+  if (name == "dice") return LossKind::kDice;
+  if (name == "bce_dice") return LossKind::kBceDice;
+  throw Error("unknown loss '" + name + "'; expected bce, dice or bce_dice");
+}
+
+torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  constexpr double kSmooth = 1.0;  // keeps empty masks from dividing by zero
+  const torch::Tensor p = torch::sigmoid(logits);
+  const torch::Tensor overlap = (p * target).sum();
+  return 1.0 - (2.0 * overlap + kSmooth) / (p.sum() + target.sum() + kSmooth);
+}
+
+torch::Tensor segmentation_loss(const torch::Tensor& logits, const torch::Tensor& target,
+                                LossKind kind) {
+  switch (kind) {
+    case LossKind::kBce:
+      return torch::binary_cross_entropy_with_logits(logits, target);
+    case LossKind::kDice:
+      return soft_dice_loss(logits, target);
+    case LossKind::kBceDice:
+      return torch::binary_cross_entropy_with_logits(logits, target) +
+             soft_dice_loss(logits, target);
+  }
+  DUNET_ASSERT(false);
+  return {};
+}
+
+}  // namespace dunet::model

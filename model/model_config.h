@@ -1,0 +1,18 @@
+// Shape of the UNet: channels in and out, width of the first level, number of down steps.
+// Plain struct with defaults; launcher/config_loader.cpp fills it from TOML.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dunet::model {
+
+struct ModelConfig {
+  int64_t in_channels = 3;
+  int64_t out_channels = 1;
+  int64_t base_channels = 64;  // channels after the first DoubleConv; doubled per down step
+  int64_t depth = 4;           // number of down (and up) steps
+  std::string norm = "batch";  // batch | none
+};
+
+}  // namespace dunet::model

@@ -1,0 +1,101 @@
+#include "model/unet.h"
+
+#include "core/error.h"
+
+namespace dunet::model {
+
+namespace nn = torch::nn;
+
+DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, bool batch_norm) {
+  body_ = nn::Sequential();
+  for (const int64_t in : {in_channels, out_channels}) {
+    body_->push_back(nn::Conv2d(nn::Conv2dOptions(in, out_channels, 3).padding(1)));
+    if (batch_norm) body_->push_back(nn::BatchNorm2d(out_channels));
+    body_->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
+  }
+  register_module("body", body_);
+}
+
+torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) { return body_->forward(x); }
+
+DownImpl::DownImpl(int64_t in_channels, int64_t out_channels, bool batch_norm)
+    : conv_(register_module("conv", DoubleConv(in_channels, out_channels, batch_norm))) {}
+
+std::pair<torch::Tensor, torch::Tensor> DownImpl::forward(const torch::Tensor& x) {
+  torch::Tensor skip = conv_->forward(x);
+  return {torch::max_pool2d(skip, /*kernel_size=*/2), skip};
+}
+
+UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, bool batch_norm)
+    : up_(register_module(
+          "up", nn::ConvTranspose2d(
+                    nn::ConvTranspose2dOptions(in_channels, in_channels / 2, 2).stride(2)))),
+      conv_(register_module("conv", DoubleConv(in_channels, out_channels, batch_norm))) {}
+
+torch::Tensor UpImpl::forward(const torch::Tensor& x, const torch::Tensor& skip) {
+  return conv_->forward(torch::cat({skip, up_->forward(x)}, /*dim=*/1));
+}
+
+UNetImpl::UNetImpl(const ModelConfig& config) : config_(config) {
+  DUNET_CHECK(config.depth >= 1 && config.base_channels >= 1 && config.in_channels >= 1 &&
+                  config.out_channels >= 1,
+              Error, "invalid UNet shape");
+  DUNET_CHECK(config.norm == "batch" || config.norm == "none", Error, "model.norm '",
+              config.norm, "' is not supported by this build; expected batch or none");
+  const bool batch_norm = config.norm == "batch";
+  downs_ = register_module("downs", nn::ModuleList());
+  ups_ = register_module("ups", nn::ModuleList());
+  int64_t channels = config.in_channels;
+  for (int64_t level = 0; level < config.depth; ++level) {
+    const int64_t width = config.base_channels << level;
+    downs_->push_back(Down(channels, width, batch_norm));
+    channels = width;
+  }
+  bottom_ = register_module("bottom", DoubleConv(channels, channels * 2, batch_norm));
+  channels *= 2;
+  for (int64_t level = config.depth - 1; level >= 0; --level) {
+    const int64_t width = config.base_channels << level;
+    ups_->push_back(Up(channels, width, batch_norm));
+    channels = width;
+  }
+  head_ = register_module(
+      "head", nn::Conv2d(nn::Conv2dOptions(channels, config.out_channels, /*kernel_size=*/1)));
+}
+
+torch::Tensor UNetImpl::forward(const torch::Tensor& input) {
+  DUNET_CHECK(input.dim() == 4 && input.size(1) == config_.in_channels, Error,
+              "UNet expects a [batch, ", config_.in_channels, ", height, width] tensor, got ",
+              input.sizes());
+  const int64_t height = input.size(2), width = input.size(3);
+  const int64_t multiple = size_multiple();
+  const int64_t pad_bottom = (multiple - height % multiple) % multiple;
+  const int64_t pad_right = (multiple - width % multiple) % multiple;
+  torch::Tensor x = input;
+  if (pad_bottom != 0 || pad_right != 0) {
+    x = torch::constant_pad_nd(input, {0, pad_right, 0, pad_bottom}, 0.0);
+  }
+  std::vector<torch::Tensor> skips;
+  for (const auto& module : *downs_) {
+    auto [pooled, skip] = module->as<DownImpl>()->forward(x);
+    skips.push_back(std::move(skip));
+    x = pooled;
+  }
+  x = bottom_->forward(x);
+  for (const auto& module : *ups_) {
+    x = module->as<UpImpl>()->forward(x, skips.back());
+    skips.pop_back();
+  }
+  x = head_->forward(x);
+  if (pad_bottom != 0 || pad_right != 0) {
+    x = x.narrow(2, 0, height).narrow(3, 0, width);
+  }
+  return x;
+}
+
+int64_t count_parameters(torch::nn::Module& module) {
+  int64_t total = 0;
+  for (const auto& p : module.parameters()) total += p.numel();
+  return total;
+}
+
+}  // namespace dunet::model

@@ -1,0 +1,68 @@
+// The classic UNet: DoubleConv = (conv3x3 pad 1, BatchNorm, ReLU) x 2; Down = DoubleConv then
+// 2x2 max-pool (the pre-pool map is the skip); Up = 2x2 stride-2 transpose conv halving the
+// channels, concatenation with the skip, DoubleConv; a final 1x1 conv gives the logits.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <utility>
+
+#include "model/model_config.h"
+
+namespace dunet::model {
+
+class DoubleConvImpl : public torch::nn::Module {
+ public:
+  DoubleConvImpl(int64_t in_channels, int64_t out_channels, bool batch_norm);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Sequential body_{nullptr};
+};
+TORCH_MODULE(DoubleConv);
+
+class DownImpl : public torch::nn::Module {
+ public:
+  DownImpl(int64_t in_channels, int64_t out_channels, bool batch_norm);
+  // Returns (pooled map for the next level, pre-pool map for the skip connection).
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
+
+ private:
+  DoubleConv conv_{nullptr};
+};
+TORCH_MODULE(Down);
+
+class UpImpl : public torch::nn::Module {
+ public:
+  // in_channels -> in_channels/2 by the transpose conv; after the skip, DoubleConv to out.
+  UpImpl(int64_t in_channels, int64_t out_channels, bool batch_norm);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& skip);
+
+ private:
+  torch::nn::ConvTranspose2d up_{nullptr};
+  DoubleConv conv_{nullptr};
+};
+TORCH_MODULE(Up);
+
+class UNetImpl : public torch::nn::Module {
+ public:
+  explicit UNetImpl(const ModelConfig& config);
+  // Any height and width: the input is zero-padded to a multiple of 2^depth and the logits
+  // are cropped back, so the output has the input's size.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  const ModelConfig& config() const { return config_; }
+  int64_t size_multiple() const { return int64_t{1} << config_.depth; }
+
+ private:
+  ModelConfig config_;
+  torch::nn::ModuleList downs_{nullptr};
+  DoubleConv bottom_{nullptr};
+  torch::nn::ModuleList ups_{nullptr};
+  torch::nn::Conv2d head_{nullptr};
+};
+TORCH_MODULE(UNet);
+
+int64_t count_parameters(torch::nn::Module& module);
+
+}  // namespace dunet::model

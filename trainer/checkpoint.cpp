@@ -1,0 +1,245 @@
+#include "trainer/checkpoint.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace dunet::trainer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kLatestMarker[] = "latest";
+constexpr char kMagicKey[] = "dunet_checkpoint";
+
+void write_meta(torch::serialize::OutputArchive& archive, const CheckpointMeta& m) {
+  archive.write(kMagicKey, c10::IValue(m.version));
+  archive.write("epoch", c10::IValue(m.epoch));
+  archive.write("step_in_epoch", c10::IValue(m.step_in_epoch));
+  archive.write("samples_in_epoch", c10::IValue(m.samples_in_epoch));
+  archive.write("global_step", c10::IValue(m.global_step));
+  archive.write("seed", c10::IValue(m.seed));
+  archive.write("world_size", c10::IValue(m.world_size));
+  archive.write("best_iou", c10::IValue(m.best_iou));
+  archive.write("last_iou", c10::IValue(m.last_iou));
+  archive.write("last_dice", c10::IValue(m.last_dice));
+  archive.write("last_loss", c10::IValue(m.last_loss));
+  archive.write("config_toml", c10::IValue(m.config_toml));
+  archive.write("model.in_channels", c10::IValue(m.model.in_channels));
+  archive.write("model.out_channels", c10::IValue(m.model.out_channels));
+  archive.write("model.base_channels", c10::IValue(m.model.base_channels));
+  archive.write("model.depth", c10::IValue(m.model.depth));
+  archive.write("model.norm", c10::IValue(m.model.norm));
+  archive.write("norm.mean", c10::IValue(m.mean));
+  archive.write("norm.std", c10::IValue(m.std));
+}
+
+int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
+  c10::IValue v;
+  archive.read(key, v);
+  return v.toInt();
+}
+
+double read_double(torch::serialize::InputArchive& archive, const char* key) {
+  c10::IValue v;
+  archive.read(key, v);
+  return v.toDouble();
+}
+
+std::string read_string(torch::serialize::InputArchive& archive, const char* key) {
+  c10::IValue v;
+  archive.read(key, v);
+  return v.toStringRef();
+}
+
+std::vector<double> read_doubles(torch::serialize::InputArchive& archive, const char* key) {
+  c10::IValue v;
+  archive.read(key, v);
+  return v.toDoubleVector();
+}
+
+CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& path) {
+  CheckpointMeta m;
+  try {
+    m.version = read_int(archive, kMagicKey);
+  } catch (const c10::Error&) {
+    throw CheckpointError("'" + path.string() + "' is a LibTorch archive but not a dunet "
+                          "checkpoint (no '" + kMagicKey + "' entry)");
+  }
+  DUNET_CHECK(m.version == kCheckpointVersion, CheckpointError, "checkpoint '", path.string(),
+              "' has format version ", m.version, "; this dunet reads version ",
+              kCheckpointVersion);
+  try {
+    m.epoch = read_int(archive, "epoch");
+    m.step_in_epoch = read_int(archive, "step_in_epoch");
+    m.samples_in_epoch = read_int(archive, "samples_in_epoch");
+    m.global_step = read_int(archive, "global_step");
+    m.seed = read_int(archive, "seed");
+    m.world_size = read_int(archive, "world_size");
+    m.best_iou = read_double(archive, "best_iou");
+    m.last_iou = read_double(archive, "last_iou");
+    m.last_dice = read_double(archive, "last_dice");
+    m.last_loss = read_double(archive, "last_loss");
+    m.config_toml = read_string(archive, "config_toml");
+    m.model.in_channels = read_int(archive, "model.in_channels");
+    m.model.out_channels = read_int(archive, "model.out_channels");
+    m.model.base_channels = read_int(archive, "model.base_channels");
+    m.model.depth = read_int(archive, "model.depth");
+    m.model.norm = read_string(archive, "model.norm");
+    m.mean = read_doubles(archive, "norm.mean");
+    m.std = read_doubles(archive, "norm.std");
+  } catch (const c10::Error& e) {
+    throw CheckpointError("checkpoint '" + path.string() + "' is incomplete or damaged: " +
+                          e.what_without_backtrace());
+  }
+  return m;
+}
+
+torch::serialize::InputArchive open_archive(const fs::path& path) {
+  DUNET_CHECK(fs::is_regular_file(path), CheckpointError, "checkpoint '", path.string(),
+              "' does not exist");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const c10::Error&) {
+    throw CheckpointError("'" + path.string() +
+                          "' is not a dunet checkpoint (not a LibTorch archive, or truncated)");
+  }
+  return archive;
+}
+
+void check_same(const fs::path& path, const char* field, int64_t saved, int64_t current) {
+  DUNET_CHECK(saved == current, CheckpointError, "checkpoint '", path.string(),
+              "' was trained with ", field, " = ", saved, " but this model has ", field, " = ",
+              current, "; use a matching config or another checkpoint");
+}
+
+// Writes via a temp file in the same folder and renames it over `target` (atomic on POSIX).
+template <typename WriteFn>
+void write_atomically(const fs::path& target, WriteFn&& write) {
+  fs::create_directories(target.parent_path());
+  const fs::path temp = target.string() + ".tmp";
+  try {
+    write(temp);
+    fs::rename(temp, target);
+  } catch (const std::exception& e) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw CheckpointError("cannot write '" + target.string() + "': " + e.what());
+  }
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& path, model::UNet& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta) {
+  torch::serialize::OutputArchive archive;
+  write_meta(archive, meta);
+  torch::serialize::OutputArchive model_archive;
+  model->save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  write_atomically(path, [&archive](const fs::path& temp) { archive.save_to(temp.string()); });
+}
+
+CheckpointMeta read_checkpoint_meta(const fs::path& path) {
+  auto archive = open_archive(path);
+  return read_meta(archive, path);
+}
+
+CheckpointMeta load_checkpoint(const fs::path& path, model::UNet& model,
+                               torch::optim::Optimizer* optimizer) {
+  auto archive = open_archive(path);
+  CheckpointMeta meta = read_meta(archive, path);
+  const model::ModelConfig& now = model->config();
+  check_same(path, "model.in_channels", meta.model.in_channels, now.in_channels);
+  check_same(path, "model.out_channels", meta.model.out_channels, now.out_channels);
+  check_same(path, "model.base_channels", meta.model.base_channels, now.base_channels);
+  check_same(path, "model.depth", meta.model.depth, now.depth);
+  DUNET_CHECK(meta.model.norm == now.norm, CheckpointError, "checkpoint '", path.string(),
+              "' was trained with model.norm = ", meta.model.norm,
+              " but this model has model.norm = ", now.norm);
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model->load(model_archive);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+  } catch (const c10::Error& e) {
+    throw CheckpointError("cannot load checkpoint '" + path.string() +
+                          "' into this model: " + e.what_without_backtrace());
+  }
+  return meta;
+}
+
+CheckpointStore::CheckpointStore(fs::path dir, int64_t keep_last)
+    : dir_(std::move(dir)), keep_last_(keep_last) {}
+
+fs::path CheckpointStore::path_for_epoch(int64_t epoch) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "epoch-%05lld.pt", static_cast<long long>(epoch));
+  return dir_ / name;
+}
+
+fs::path CheckpointStore::save(model::UNet& model, torch::optim::Optimizer& optimizer,
+                               const CheckpointMeta& meta, bool is_best) {
+  const fs::path path = path_for_epoch(meta.epoch);
+  save_checkpoint(path, model, &optimizer, meta);
+  if (is_best) {
+    write_atomically(best_path(), [&path](const fs::path& temp) {
+      fs::copy_file(path, temp, fs::copy_options::overwrite_existing);
+    });
+  }
+  write_atomically(dir_ / kLatestMarker, [&path](const fs::path& temp) {
+    std::ofstream out(temp);
+    out << path.filename().string() << "\n";
+    out.close();
+    if (!out) throw std::runtime_error("write failed");
+  });
+  rotate(path);
+  return path;
+}
+
+std::optional<fs::path> CheckpointStore::latest() const {
+  std::ifstream in(dir_ / kLatestMarker);
+  std::string name;
+  if (!in || !std::getline(in, name) || name.empty()) return std::nullopt;
+  const fs::path path = dir_ / name;
+  DUNET_CHECK(fs::exists(path), CheckpointError, "'", (dir_ / kLatestMarker).string(),
+              "' names '", name, "', which does not exist");
+  return path;
+}
+
+bool CheckpointStore::empty() const {
+  if (!fs::is_directory(dir_)) return true;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().extension() == ".pt") return false;
+  }
+  return true;
+}
+
+void CheckpointStore::rotate(const fs::path& keep) {
+  std::vector<fs::path> epochs;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("epoch-", 0) == 0 && entry.path().extension() == ".pt") {
+      epochs.push_back(entry.path());
+    }
+  }
+  std::sort(epochs.begin(), epochs.end());
+  const auto excess = static_cast<int64_t>(epochs.size()) - keep_last_;
+  for (int64_t i = 0; i < excess; ++i) {
+    if (epochs[static_cast<size_t>(i)] != keep) fs::remove(epochs[static_cast<size_t>(i)]);
+  }
+}
+
+}  // namespace dunet::trainer

@@ -1,0 +1,31 @@
+// `dunet infer`: a trained checkpoint applied to images of any size and channel count.
+// Free of LibTorch in its interface so that apps/ stays a thin, fast-to-build layer.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "data/sample.h"
+#include "trainer/checkpoint_meta_view.h"
+
+namespace dunet::trainer {
+
+class Predictor {
+ public:
+  // Loads the checkpoint (weights and normalisation); `threads` 0 = all cores.
+  explicit Predictor(const std::filesystem::path& checkpoint, int64_t threads = 0);
+  ~Predictor();
+
+  int64_t in_channels() const;
+  const CheckpointSummary& summary() const;
+
+  // Returns a height x width mask with values 0/1 (channels = 1) for an image with
+  // in_channels() channels; images larger than `tile_size` are predicted in tiles.
+  data::Image predict_mask(const data::Image& image, double threshold, int64_t tile_size) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dunet::trainer

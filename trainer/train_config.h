@@ -1,0 +1,37 @@
+// Settings of the training loop, validation and checkpointing.
+// Plain structs with defaults; launcher/config_loader.cpp fills them from TOML.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dunet::trainer {
+
+struct TrainConfig {
+  int64_t epochs = 10;
+  int64_t batch_size = 4;  // per process
+  double learning_rate = 1e-3;
+  std::string optimizer = "adam";         // adam | sgd
+  double momentum = 0.9;                  // sgd only
+  double weight_decay = 0.0;
+  std::string lr_schedule = "constant";   // constant | cosine | step
+  int64_t warmup_epochs = 0;              // linear warm-up before the schedule
+  int64_t step_epochs = 30;               // step schedule: multiply by step_gamma every N epochs
+  double step_gamma = 0.1;
+  std::string loss = "bce";               // bce | dice | bce_dice
+  int64_t threads = 0;                    // CPU threads per process; 0 = cores / local processes
+  int64_t log_every_steps = 10;
+};
+
+struct ValidationConfig {
+  int64_t every_epochs = 1;  // 0 disables validation
+  double threshold = 0.5;    // probability above which a pixel is foreground
+  int64_t tile_size = 512;   // images larger than this are predicted in overlapping tiles
+};
+
+struct CheckpointConfig {
+  int64_t every_epochs = 1;
+  int64_t keep_last = 3;  // older epoch checkpoints are deleted; `best` is always kept
+};
+
+}  // namespace dunet::trainer

@@ -1,0 +1,310 @@
+#include "trainer/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "data/loader.h"
+#include "launcher/config_writer.h"
+#include "launcher/progress.h"
+#include "model/loss.h"
+#include "model/unet.h"
+#include "trainer/checkpoint.h"
+#include "trainer/lr_schedule.h"
+#include "trainer/tensor_sync.h"
+#include "trainer/validate.h"
+
+namespace dunet::trainer {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+uint64_t config_hash(const std::string& resolved_toml) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and platforms
+  for (const unsigned char c : resolved_toml) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+namespace {
+
+torch::Device select_device(int local_rank) {
+  if (torch::cuda::is_available()) {
+    return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count())};
+  }
+  return torch::kCPU;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
+                                                        model::UNet& model) {
+  if (c.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        model->parameters(),
+        torch::optim::SGDOptions(c.learning_rate).momentum(c.momentum).weight_decay(
+            c.weight_decay));
+  }
+  return std::make_unique<torch::optim::Adam>(
+      model->parameters(),
+      torch::optim::AdamOptions(c.learning_rate).weight_decay(c.weight_decay));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+std::string fixed(double v, int digits) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  launcher::RunConfig config;
+  launcher::Communicator& comm;
+  std::string resolved_toml;
+  torch::Device device{torch::kCPU};
+  std::shared_ptr<data::ShardSet> train_set;
+  std::unique_ptr<data::ShardSet> val_set;
+  std::unique_ptr<data::TrainLoader> loader;
+  model::UNet model{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  model::LossKind loss_kind;
+  CheckpointStore store;
+  CheckpointMeta state;  // where training stands; saved in every checkpoint
+
+  Impl(const launcher::RunConfig& c, launcher::Communicator& comm_)
+      : config(c),
+        comm(comm_),
+        resolved_toml(launcher::to_toml(c)),
+        loss_kind(model::parse_loss(c.train.loss)),
+        store(fs::path(c.run.output_dir) / "checkpoints", c.checkpoint.keep_last) {}
+
+  void log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s, double wait_fraction,
+                         const model::MetricTotals* val) const;
+  void resume(const std::string& mode);
+  void run_epoch(int64_t epoch, int64_t first_step);
+  bool validation_due(int64_t epoch_done) const {
+    return val_set && config.validation.every_epochs > 0 &&
+           (epoch_done % config.validation.every_epochs == 0 ||
+            epoch_done == config.train.epochs);
+  }
+};
+
+Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm)
+    : impl_(std::make_unique<Impl>(config, comm)) {
+  Impl& s = *impl_;
+  const int threads = config.train.threads > 0
+                          ? static_cast<int>(config.train.threads)
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                            comm.local_size());
+  at::set_num_threads(threads);
+  s.device = select_device(comm.local_rank());
+
+  s.train_set = std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));
+  DUNET_CHECK(s.train_set->channels() == config.model.in_channels, ConfigError,
+              "model.in_channels = ", config.model.in_channels, " but the training shards hold ",
+              s.train_set->channels(), "-channel images; set model.in_channels = ",
+              s.train_set->channels());
+  if (!config.data.val.empty()) {
+    s.val_set = std::make_unique<data::ShardSet>(data::expand_globs(config.data.val, "data.val"));
+    DUNET_CHECK(s.val_set->channels() == s.train_set->channels(), DataError,
+                "validation shards hold ", s.val_set->channels(),
+                "-channel images, training shards ", s.train_set->channels());
+  }
+  data::LoaderOptions options;
+  options.batch_size = config.train.batch_size;
+  options.patch_size = config.data.patch_size;
+  options.workers = config.data.workers;
+  options.prefetch = config.data.prefetch;
+  options.augment = config.data.augment;
+  options.seed = static_cast<uint64_t>(config.run.seed);
+  options.rank = comm.rank();
+  options.world_size = comm.size();
+  s.loader = std::make_unique<data::TrainLoader>(s.train_set, options);
+
+  torch::manual_seed(static_cast<uint64_t>(config.run.seed));
+  s.model = model::UNet(config.model);
+  s.model->to(s.device);
+  s.optimizer = make_optimizer(config.train, s.model);
+
+  s.state.seed = config.run.seed;
+  s.state.world_size = comm.size();
+  s.state.config_toml = s.resolved_toml;
+  s.state.model = config.model;
+  s.state.mean = s.train_set->mean();
+  s.state.std = s.train_set->std();
+  spdlog::info("model=unet params={} base_channels={} depth={} device={} threads={} world={} "
+               "train_samples={} val_samples={} steps_per_epoch={}",
+               model::count_parameters(*s.model), config.model.base_channels,
+               config.model.depth, s.device.str(), threads, comm.size(), s.train_set->size(),
+               s.val_set ? s.val_set->size() : 0, s.loader->steps_per_epoch());
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::Impl::resume(const std::string& mode) {
+  std::optional<fs::path> from;
+  if (mode == "never") {
+    DUNET_CHECK(store.empty(), ConfigError, "--resume never, but '", store.dir().string(),
+                "' already holds checkpoints; choose another run.output_dir or use "
+                "--resume auto to continue that run");
+  } else if (mode == "auto") {
+    from = store.latest();
+  } else {
+    from = fs::path(mode);
+  }
+  if (from) {
+    const CheckpointMeta saved = load_checkpoint(*from, model, optimizer.get());
+    if (config_hash(saved.config_toml) != config_hash(resolved_toml)) {
+      spdlog::warn("resuming from '{}' whose config differs from this run's; the model shape "
+                   "matches, other settings are taken from this run",
+                   from->string());
+    }
+    state.epoch = saved.epoch;
+    state.samples_in_epoch = saved.samples_in_epoch;
+    state.global_step = saved.global_step;
+    state.best_iou = saved.best_iou;
+    state.last_iou = saved.last_iou;
+    state.last_dice = saved.last_dice;
+    state.last_loss = saved.last_loss;
+    spdlog::info("resumed from {} at epoch={} global_step={} (saved with {} processes)",
+                 from->string(), saved.epoch, saved.global_step, saved.world_size);
+  }
+  // Replicas start identical whatever each rank loaded or initialised.
+  broadcast_model_state(*model, comm);
+}
+
+FitResult Trainer::fit(const std::string& resume) {
+  Impl& s = *impl_;
+  const fs::path out(s.config.run.output_dir);
+  if (s.comm.is_root()) {
+    fs::create_directories(out);
+    std::ofstream(out / "config.toml") << s.resolved_toml;
+  }
+  s.resume(resume);
+  const auto global_batch = s.config.train.batch_size * s.comm.size();
+  // A mid-epoch checkpoint records samples consumed; map that to this world's steps.
+  int64_t first_step = s.state.samples_in_epoch / global_batch;
+  FitResult result;
+  for (int64_t epoch = s.state.epoch; epoch < s.config.train.epochs; ++epoch) {
+    s.run_epoch(epoch, first_step);
+    first_step = 0;
+  }
+  spdlog::info("training complete: epochs={} global_step={} best_iou={}", s.state.epoch,
+               s.state.global_step, fixed(s.state.best_iou, 5));
+  result.epochs_completed = s.state.epoch;
+  result.global_step = s.state.global_step;
+  result.best_iou = s.state.best_iou;
+  result.last_iou = s.state.last_iou;
+  result.last_dice = s.state.last_dice;
+  result.last_loss = s.state.last_loss;
+  if (auto latest = s.store.latest()) result.last_checkpoint = *latest;
+  return result;
+}
+
+void Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step) {
+  const int64_t steps = loader->steps_per_epoch();
+  const double imgs_per_step = static_cast<double>(config.train.batch_size * comm.size());
+  model->train();
+  loader->start_epoch(epoch, first_step);
+  launcher::ProgressBar bar("epoch " + std::to_string(epoch + 1), steps, comm.is_root());
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  const auto epoch_start = Clock::now();
+  auto window_start = epoch_start;
+  int64_t window_steps = 0;
+  while (auto batch = loader->next()) {
+    const double lr = learning_rate_at(
+        config.train, static_cast<double>(epoch) + static_cast<double>(batch->step) / steps);
+    set_learning_rate(*optimizer, lr);
+    const torch::Tensor images =
+        torch::from_blob(batch->images.data(),
+                         {batch->size, batch->channels, batch->patch, batch->patch})
+            .to(device);
+    const torch::Tensor masks =
+        torch::from_blob(batch->masks.data(), {batch->size, 1, batch->patch, batch->patch})
+            .to(device);
+    optimizer->zero_grad();
+    const torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
+    loss.backward();
+    average_gradients(*model, comm);
+    optimizer->step();
+
+    const double loss_value = loss.item<double>();
+    loss_sum += loss_value;
+    ++loss_count;
+    ++window_steps;
+    ++state.global_step;
+    state.samples_in_epoch = (batch->step + 1) * config.train.batch_size * comm.size();
+    bar.update(batch->step + 1, "loss " + fixed(loss_value, 4));
+    if (state.global_step % config.train.log_every_steps == 0 || batch->step + 1 == steps) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+      spdlog::info("epoch={} step={}/{} global_step={} loss={} lr={:.3e} imgs_per_s={}",
+                   epoch + 1, batch->step + 1, steps, state.global_step, fixed(loss_value, 5),
+                   lr, fixed(window_steps * imgs_per_step / std::max(seconds, 1e-9), 2));
+      window_start = Clock::now();
+      window_steps = 0;
+    }
+  }
+  bar.finish();
+  const double epoch_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+  const int64_t done_steps = steps - first_step;
+  state.epoch = epoch + 1;
+  state.samples_in_epoch = 0;
+  state.last_loss = loss_count > 0 ? loss_sum / loss_count : 0.0;
+
+  std::optional<model::MetricTotals> val;
+  if (validation_due(state.epoch)) {
+    val = validate(model, *val_set, loader->normalization(), config.validation, comm, device);
+    state.last_iou = val->iou();
+    state.last_dice = val->dice();
+  }
+  const bool is_best = !val_set || (val && val->iou() > state.best_iou);
+  if (val && val->iou() > state.best_iou) state.best_iou = val->iou();
+  log_epoch_metrics(state.epoch, state.last_loss,
+                    done_steps * imgs_per_step / std::max(epoch_seconds, 1e-9),
+                    loader->wait_seconds() / std::max(epoch_seconds, 1e-9), val ? &*val : nullptr);
+
+  const bool checkpoint_due = state.epoch % config.checkpoint.every_epochs == 0 ||
+                              state.epoch == config.train.epochs;
+  if (checkpoint_due) {
+    if (comm.is_root()) {
+      const fs::path path = store.save(model, *optimizer, state, is_best);
+      spdlog::info("checkpoint={} epoch={} best={}", path.string(), state.epoch, is_best);
+    }
+    comm.barrier();  // no rank runs ahead of a checkpoint that may be resumed from
+  }
+}
+
+void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s,
+                                      double wait_fraction,
+                                      const model::MetricTotals* val) const {
+  std::string line = "epoch=" + std::to_string(epoch) + " train_loss=" + fixed(loss, 5) +
+                     " imgs_per_s=" + fixed(imgs_per_s, 2) +
+                     " data_wait_pct=" + fixed(100.0 * wait_fraction, 2);
+  if (val != nullptr) {
+    line += " val_iou=" + fixed(val->iou(), 5) + " val_dice=" + fixed(val->dice(), 5) +
+            " val_mean_image_iou=" + fixed(val->mean_image_iou(), 5) +
+            " val_images=" + std::to_string(static_cast<int64_t>(val->num_images));
+  }
+  spdlog::info("{}", line);
+  if (!comm.is_root()) return;
+  // The same numbers as JSON lines, for scripts and tests.
+  std::ofstream out(fs::path(config.run.output_dir) / "metrics.jsonl", std::ios::app);
+  out << "{\"epoch\":" << epoch << ",\"global_step\":" << state.global_step
+      << ",\"train_loss\":" << loss << ",\"imgs_per_s\":" << imgs_per_s
+      << ",\"data_wait_fraction\":" << wait_fraction;
+  if (val != nullptr) {
+    out << ",\"val_iou\":" << val->iou() << ",\"val_dice\":" << val->dice()
+        << ",\"val_mean_image_iou\":" << val->mean_image_iou();
+  }
+  out << "}\n";
+}
+
+}  // namespace dunet::trainer

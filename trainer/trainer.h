@@ -1,0 +1,42 @@
+// The training loop of one rank: streams its batches, steps the optimiser, keeps replicas in
+// sync through the Communicator, validates, checkpoints and resumes.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "launcher/communicator.h"
+#include "launcher/run_config.h"
+
+namespace dunet::trainer {
+
+struct FitResult {
+  int64_t epochs_completed = 0;
+  int64_t global_step = 0;
+  double best_iou = -1;
+  double last_iou = -1;
+  double last_dice = -1;
+  double last_loss = 0;
+  std::filesystem::path last_checkpoint;
+};
+
+class Trainer {
+ public:
+  // Opens and validates the shards and builds the model; nothing is written yet.
+  Trainer(const launcher::RunConfig& config, launcher::Communicator& comm);
+  ~Trainer();
+
+  // resume: "auto" (latest checkpoint of the run, if any), "never" (refuses a run folder
+  // that already has checkpoints, so nothing is overwritten), or a checkpoint path.
+  FitResult fit(const std::string& resume = "auto");
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Hash of the resolved config text, used to tell runs apart in checkpoints and across ranks.
+uint64_t config_hash(const std::string& resolved_toml);
+
+}  // namespace dunet::trainer
