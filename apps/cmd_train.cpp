@@ -71,7 +71,7 @@ void run_train(const TrainArgs& args) {
   spdlog::debug("resolved config:\n{}", launcher::to_toml(config));
 
   trainer::Trainer trainer(config, comm);
-  const trainer::FitResult result = trainer.fit(args.resume);
+  const trainer::FitResult result = trainer.fit({args.resume});
   spdlog::info("done: epochs={} best_iou={:.5f} last_iou={:.5f} checkpoint={}",
                result.epochs_completed, result.best_iou, result.last_iou,
                result.last_checkpoint.string());

@@ -12,6 +12,12 @@ target_precompile_headers(dunet_torch_pch PRIVATE <torch/torch.h>)
 dunet_target_warnings(dunet_torch_pch)  # -Wpedantic changes predefined macros: must match
 
 function(dunet_use_torch target)
-  target_link_libraries(${target} PUBLIC dunet_torch)
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "EXECUTABLE")
+    target_link_libraries(${target} PRIVATE dunet_torch)
+    target_compile_options(${target} PRIVATE -fPIC)  # the PCH is PIC; executables default to PIE
+  else()
+    target_link_libraries(${target} PUBLIC dunet_torch)
+  endif()
   target_precompile_headers(${target} REUSE_FROM dunet_torch_pch)
 endfunction()

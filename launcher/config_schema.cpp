@@ -80,7 +80,7 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"checkpoint", "every_epochs", "epochs between checkpoints (the last is always saved)",
            1, kIntMax},
           c.checkpoint.every_epochs);
-  v.field({"checkpoint", "keep_last", "epoch checkpoints kept; `best` is kept besides", 1, 10000},
+  v.field({"checkpoint", "keep_last", "checkpoints kept; `best` is kept besides", 1, 10000},
           c.checkpoint.keep_last);
 
   v.section("dist", "Communication between training processes");

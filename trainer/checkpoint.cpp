@@ -62,12 +62,12 @@ std::vector<double> read_doubles(torch::serialize::InputArchive& archive, const 
 
 CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& path) {
   CheckpointMeta m;
-  try {
-    m.version = read_int(archive, kMagicKey);
-  } catch (const c10::Error&) {
+  c10::IValue magic;
+  if (!archive.try_read(kMagicKey, magic) || !magic.isInt()) {
     throw CheckpointError("'" + path.string() + "' is a LibTorch archive but not a dunet "
                           "checkpoint (no '" + kMagicKey + "' entry)");
   }
+  m.version = magic.toInt();
   DUNET_CHECK(m.version == kCheckpointVersion, CheckpointError, "checkpoint '", path.string(),
               "' has format version ", m.version, "; this dunet reads version ",
               kCheckpointVersion);
@@ -90,9 +90,9 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path
     m.model.norm = read_string(archive, "model.norm");
     m.mean = read_doubles(archive, "norm.mean");
     m.std = read_doubles(archive, "norm.std");
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {  // c10::Error or the JIT's attribute errors
     throw CheckpointError("checkpoint '" + path.string() + "' is incomplete or damaged: " +
-                          e.what_without_backtrace());
+                          e.what());
   }
   return m;
 }
@@ -103,7 +103,7 @@ torch::serialize::InputArchive open_archive(const fs::path& path) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) {
     throw CheckpointError("'" + path.string() +
                           "' is not a dunet checkpoint (not a LibTorch archive, or truncated)");
   }
@@ -174,9 +174,9 @@ CheckpointMeta load_checkpoint(const fs::path& path, model::UNet& model,
       archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
     }
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     throw CheckpointError("cannot load checkpoint '" + path.string() +
-                          "' into this model: " + e.what_without_backtrace());
+                          "' into this model: " + e.what());
   }
   return meta;
 }
@@ -184,15 +184,15 @@ CheckpointMeta load_checkpoint(const fs::path& path, model::UNet& model,
 CheckpointStore::CheckpointStore(fs::path dir, int64_t keep_last)
     : dir_(std::move(dir)), keep_last_(keep_last) {}
 
-fs::path CheckpointStore::path_for_epoch(int64_t epoch) const {
+fs::path CheckpointStore::path_for_step(int64_t global_step) const {
   char name[32];
-  std::snprintf(name, sizeof(name), "epoch-%05lld.pt", static_cast<long long>(epoch));
+  std::snprintf(name, sizeof(name), "step-%09lld.pt", static_cast<long long>(global_step));
   return dir_ / name;
 }
 
 fs::path CheckpointStore::save(model::UNet& model, torch::optim::Optimizer& optimizer,
                                const CheckpointMeta& meta, bool is_best) {
-  const fs::path path = path_for_epoch(meta.epoch);
+  const fs::path path = path_for_step(meta.global_step);
   save_checkpoint(path, model, &optimizer, meta);
   if (is_best) {
     write_atomically(best_path(), [&path](const fs::path& temp) {
@@ -228,17 +228,17 @@ bool CheckpointStore::empty() const {
 }
 
 void CheckpointStore::rotate(const fs::path& keep) {
-  std::vector<fs::path> epochs;
+  std::vector<fs::path> steps;
   for (const auto& entry : fs::directory_iterator(dir_)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("epoch-", 0) == 0 && entry.path().extension() == ".pt") {
-      epochs.push_back(entry.path());
+    if (name.rfind("step-", 0) == 0 && entry.path().extension() == ".pt") {
+      steps.push_back(entry.path());
     }
   }
-  std::sort(epochs.begin(), epochs.end());
-  const auto excess = static_cast<int64_t>(epochs.size()) - keep_last_;
+  std::sort(steps.begin(), steps.end());  // zero-padded names sort by step
+  const auto excess = static_cast<int64_t>(steps.size()) - keep_last_;
   for (int64_t i = 0; i < excess; ++i) {
-    if (epochs[static_cast<size_t>(i)] != keep) fs::remove(epochs[static_cast<size_t>(i)]);
+    if (steps[static_cast<size_t>(i)] != keep) fs::remove(steps[static_cast<size_t>(i)]);
   }
 }
 

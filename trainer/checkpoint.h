@@ -53,11 +53,11 @@ class CheckpointStore {
   CheckpointStore(std::filesystem::path dir, int64_t keep_last);
 
   const std::filesystem::path& dir() const { return dir_; }
-  std::filesystem::path path_for_epoch(int64_t epoch) const;
+  std::filesystem::path path_for_step(int64_t global_step) const;
   std::filesystem::path best_path() const { return dir_ / "best.pt"; }
 
-  // Saves an epoch checkpoint, points `latest` at it, copies it to best.pt when `is_best`,
-  // then deletes epoch checkpoints beyond keep_last (never the latest).
+  // Saves step-<global_step>.pt, points `latest` at it, copies it to best.pt when `is_best`,
+  // then deletes step checkpoints beyond keep_last (never the latest).
   std::filesystem::path save(model::UNet& model, torch::optim::Optimizer& optimizer,
                              const CheckpointMeta& meta, bool is_best);
 

@@ -31,7 +31,7 @@ struct ValidationConfig {
 
 struct CheckpointConfig {
   int64_t every_epochs = 1;
-  int64_t keep_last = 3;  // older epoch checkpoints are deleted; `best` is always kept
+  int64_t keep_last = 3;  // older checkpoints are deleted; `best` is always kept
 };
 
 }  // namespace dunet::trainer

@@ -88,7 +88,9 @@ struct Trainer::Impl {
   void log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s, double wait_fraction,
                          const model::MetricTotals* val) const;
   void resume(const std::string& mode);
-  void run_epoch(int64_t epoch, int64_t first_step);
+  // Returns false when it stopped early at `stop_after_global_step` (after a checkpoint).
+  bool run_epoch(int64_t epoch, int64_t first_step, int64_t stop_after_global_step);
+  void save_checkpoint(bool is_best);
   bool validation_due(int64_t epoch_done) const {
     return val_set && config.validation.every_epochs > 0 &&
            (epoch_done % config.validation.every_epochs == 0 ||
@@ -180,24 +182,31 @@ void Trainer::Impl::resume(const std::string& mode) {
   broadcast_model_state(*model, comm);
 }
 
-FitResult Trainer::fit(const std::string& resume) {
+FitResult Trainer::fit(const FitOptions& options) {
   Impl& s = *impl_;
   const fs::path out(s.config.run.output_dir);
   if (s.comm.is_root()) {
     fs::create_directories(out);
     std::ofstream(out / "config.toml") << s.resolved_toml;
   }
-  s.resume(resume);
+  s.resume(options.resume);
   const auto global_batch = s.config.train.batch_size * s.comm.size();
   // A mid-epoch checkpoint records samples consumed; map that to this world's steps.
   int64_t first_step = s.state.samples_in_epoch / global_batch;
-  FitResult result;
-  for (int64_t epoch = s.state.epoch; epoch < s.config.train.epochs; ++epoch) {
-    s.run_epoch(epoch, first_step);
+  bool finished = true;
+  for (int64_t epoch = s.state.epoch; finished && epoch < s.config.train.epochs; ++epoch) {
+    finished = s.run_epoch(epoch, first_step, options.stop_after_global_step);
     first_step = 0;
   }
-  spdlog::info("training complete: epochs={} global_step={} best_iou={}", s.state.epoch,
-               s.state.global_step, fixed(s.state.best_iou, 5));
+  if (finished) {
+    spdlog::info("training complete: epochs={} global_step={} best_iou={}", s.state.epoch,
+                 s.state.global_step, fixed(s.state.best_iou, 5));
+  } else {
+    spdlog::info("stopped at global_step={} (epoch {}, {} samples into it); continue with "
+                 "--resume auto",
+                 s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch);
+  }
+  FitResult result;
   result.epochs_completed = s.state.epoch;
   result.global_step = s.state.global_step;
   result.best_iou = s.state.best_iou;
@@ -208,7 +217,8 @@ FitResult Trainer::fit(const std::string& resume) {
   return result;
 }
 
-void Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step) {
+bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
+                              int64_t stop_after_global_step) {
   const int64_t steps = loader->steps_per_epoch();
   const double imgs_per_step = static_cast<double>(config.train.batch_size * comm.size());
   model->train();
@@ -251,6 +261,11 @@ void Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step) {
       window_start = Clock::now();
       window_steps = 0;
     }
+    if (state.global_step == stop_after_global_step && batch->step + 1 < steps) {
+      bar.finish();
+      save_checkpoint(/*is_best=*/false);
+      return false;
+    }
   }
   bar.finish();
   const double epoch_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -271,15 +286,20 @@ void Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step) {
                     done_steps * imgs_per_step / std::max(epoch_seconds, 1e-9),
                     loader->wait_seconds() / std::max(epoch_seconds, 1e-9), val ? &*val : nullptr);
 
+  const bool stop_now = state.global_step == stop_after_global_step;
   const bool checkpoint_due = state.epoch % config.checkpoint.every_epochs == 0 ||
-                              state.epoch == config.train.epochs;
-  if (checkpoint_due) {
-    if (comm.is_root()) {
-      const fs::path path = store.save(model, *optimizer, state, is_best);
-      spdlog::info("checkpoint={} epoch={} best={}", path.string(), state.epoch, is_best);
-    }
-    comm.barrier();  // no rank runs ahead of a checkpoint that may be resumed from
+                              state.epoch == config.train.epochs || stop_now;
+  if (checkpoint_due) save_checkpoint(is_best);
+  return !stop_now;
+}
+
+void Trainer::Impl::save_checkpoint(bool is_best) {
+  if (comm.is_root()) {
+    const fs::path path = store.save(model, *optimizer, state, is_best);
+    spdlog::info("checkpoint={} epoch={} global_step={} best={}", path.string(), state.epoch,
+                 state.global_step, is_best);
   }
+  comm.barrier();  // no rank runs ahead of a checkpoint that may be resumed from
 }
 
 void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s,

@@ -21,15 +21,21 @@ struct FitResult {
   std::filesystem::path last_checkpoint;
 };
 
+struct FitOptions {
+  // "auto" (latest checkpoint of the run, if any), "never" (refuses a run folder that already
+  // has checkpoints, so nothing is overwritten), or a checkpoint path.
+  std::string resume = "auto";
+  // Stop (with a checkpoint, possibly mid-epoch) once this many steps are done; -1 = never.
+  int64_t stop_after_global_step = -1;
+};
+
 class Trainer {
  public:
   // Opens and validates the shards and builds the model; nothing is written yet.
   Trainer(const launcher::RunConfig& config, launcher::Communicator& comm);
   ~Trainer();
 
-  // resume: "auto" (latest checkpoint of the run, if any), "never" (refuses a run folder
-  // that already has checkpoints, so nothing is overwritten), or a checkpoint path.
-  FitResult fit(const std::string& resume = "auto");
+  FitResult fit(const FitOptions& options = {});
 
  private:
   struct Impl;

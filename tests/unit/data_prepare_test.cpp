@@ -1,0 +1,299 @@
+// PNG folders -> HDF5 shards -> the same pixels; and every kind of bad input gets one clear
+// error that names the file, with nothing already written damaged.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "data/hdf5_handle.h"
+#include "data/image_io.h"
+#include "data/prepare.h"
+#include "data/shard_reader.h"
+#include "data/shard_set.h"
+#include "tests/fixtures/fixtures.h"
+
+namespace dunet::data {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+PrepareOptions options_for(const fs::path& out, int64_t shards = 2, double val = 0.4) {
+  PrepareOptions o;
+  o.out_dir = out;
+  o.num_shards = shards;
+  o.val_fraction = val;
+  o.seed = 3;
+  return o;
+}
+
+template <typename Fn>
+std::string data_error(Fn&& fn) {
+  try {
+    fn();
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::string file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Prepare, RoundTripKeepsEveryPixelAndSize) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 5, {40, 33}, {48, 57});
+  const auto result = prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out"));
+  EXPECT_EQ(result.num_train + result.num_val, 5);
+  EXPECT_EQ(result.num_val, 2);
+  EXPECT_EQ(result.train_shards.size(), 2u);
+
+  std::set<std::string> seen;
+  for (const auto& paths : {result.train_shards, result.val_shards}) {
+    for (const auto& path : paths) {
+      const ShardReader shard(path);
+      for (int64_t i = 0; i < shard.size(); ++i) {
+        const Sample s = shard.read(i);
+        const int64_t index = std::stoll(s.id.substr(5)) - 1000;
+        const auto expected =
+            testing::known_sample(index, index % 2 == 0 ? 40 : 33, index % 2 == 0 ? 48 : 57);
+        EXPECT_EQ(s.image.height, expected.image.height) << s.id;
+        EXPECT_EQ(s.image.width, expected.image.width) << s.id;
+        EXPECT_EQ(s.image.pixels, expected.image.pixels) << s.id;  // RGBA stored -> RGB back
+        EXPECT_EQ(s.mask, expected.union_mask) << s.id;
+        EXPECT_EQ(shard.source_order(i), index);
+        EXPECT_TRUE(seen.insert(s.id).second) << s.id << " is in two shards";
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), 5u);
+}
+
+TEST(Prepare, SplitIsSeededAndRecordedInTheShards) {
+  EXPECT_EQ(validation_positions(100, 0.1, 7), validation_positions(100, 0.1, 7));
+  EXPECT_NE(validation_positions(100, 0.1, 7), validation_positions(100, 0.1, 8));
+  EXPECT_EQ(validation_positions(100, 0.1, 7).size(), 10u);
+  EXPECT_EQ(validation_positions(10, 0.01, 7).size(), 1u);   // at least one when asked
+  EXPECT_EQ(validation_positions(10, 0.0, 7).size(), 0u);
+  EXPECT_EQ(validation_positions(10, 1.0, 7).size(), 10u);
+
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 6);
+  const auto result = prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 1, 0.5));
+  const ShardReader val(result.val_shards.at(0));
+  EXPECT_EQ(val.info().split, "val");
+  EXPECT_EQ(val.info().split_seed, 3);
+  EXPECT_DOUBLE_EQ(val.info().val_fraction, 0.5);
+  const auto positions = validation_positions(6, 0.5, 3);
+  for (int64_t i = 0; i < val.size(); ++i) {
+    EXPECT_EQ(val.source_order(i), positions[static_cast<size_t>(i)]);
+  }
+}
+
+TEST(Prepare, StatisticsAreThoseOfTheTrainingPixels) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 3);
+  const auto result = prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 1, 0));
+  double sum[3] = {0, 0, 0}, sum_sq[3] = {0, 0, 0};
+  double n = 0;
+  for (int64_t i = 0; i < 3; ++i) {
+    const auto s = testing::known_sample(i, 40, 48);
+    for (size_t p = 0; p < s.image.pixels.size(); ++p) {
+      const double v = s.image.pixels[p] / 255.0;
+      sum[p % 3] += v;
+      sum_sq[p % 3] += v * v;
+    }
+    n += static_cast<double>(s.image.num_pixels());
+  }
+  const ShardReader shard(result.train_shards.at(0));
+  for (int c = 0; c < 3; ++c) {
+    const double mean = sum[c] / n;
+    EXPECT_NEAR(shard.info().mean[static_cast<size_t>(c)], mean, 1e-9);
+    EXPECT_NEAR(shard.info().std[static_cast<size_t>(c)], std::sqrt(sum_sq[c] / n - mean * mean),
+                1e-9);
+  }
+}
+
+TEST(Prepare, GreyOutputAndGenericLayout) {
+  TempDir tmp;
+  const auto s = testing::known_sample(0, 20, 30);
+  write_png(tmp / "images" / "a.png", s.image);
+  Image mask{20, 30, 1, std::vector<uint8_t>(s.union_mask.size())};
+  for (size_t i = 0; i < mask.pixels.size(); ++i) mask.pixels[i] = s.union_mask[i] * 255;
+  write_png(tmp / "masks" / "a.png", mask);
+  auto options = options_for(tmp / "out", 1, 0);
+  options.channels = 1;
+  const auto result = prepare_shards(scan_paired_layout(tmp / "images", tmp / "masks"), options);
+  const Sample back = ShardReader(result.train_shards.at(0)).read(0);
+  EXPECT_EQ(back.id, "a");
+  EXPECT_EQ(back.image.channels, 1);
+  EXPECT_EQ(back.mask, s.union_mask);
+  // Grey = 0.299 R + 0.587 G + 0.114 B (OpenCV), checked on the first pixel.
+  const double grey = 0.299 * s.image.pixels[0] + 0.587 * s.image.pixels[1] +
+                      0.114 * s.image.pixels[2];
+  EXPECT_NEAR(back.image.pixels[0], grey, 1.0);
+
+  fs::remove(tmp / "masks" / "a.png");
+  EXPECT_NE(data_error([&] { scan_paired_layout(tmp / "images", tmp / "masks"); })
+                .find("has no mask: expected '" + (tmp / "masks" / "a.png").string()),
+            std::string::npos);
+}
+
+TEST(PrepareErrors, EmptyOrMissingInputFolder) {
+  TempDir tmp;
+  fs::create_directories(tmp / "empty");
+  EXPECT_NE(data_error([&] { scan_dsb_layout(tmp / "empty"); }).find("holds no sample folders"),
+            std::string::npos);
+  EXPECT_NE(data_error([&] { scan_dsb_layout(tmp / "nope"); }).find("does not exist"),
+            std::string::npos);
+}
+
+TEST(PrepareErrors, SampleWithoutMasksFolder) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 2);
+  fs::remove_all(tmp / "in" / "known1001" / "masks");
+  EXPECT_NE(data_error([&] { scan_dsb_layout(tmp / "in"); })
+                .find("sample 'known1001' has no masks folder"),
+            std::string::npos);
+}
+
+TEST(PrepareErrors, BrokenImagesAreNamed) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 1);
+  const fs::path image = tmp / "in" / "known1000" / "images" / "known1000.png";
+  const std::string good = file_bytes(image);
+  const auto samples = scan_dsb_layout(tmp / "in");
+
+  testing::write_bytes(image, "");
+  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); })
+                .find("image '" + image.string() + "' is empty (0 bytes)"),
+            std::string::npos);
+  testing::write_bytes(image, "this is a text file, not a picture");
+  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); }).find("is not a PNG file"),
+            std::string::npos);
+  testing::write_bytes(image, good.substr(0, good.size() / 2));
+  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); })
+                .find("could not be decoded: the PNG is truncated or corrupt"),
+            std::string::npos);
+}
+
+TEST(PrepareErrors, MaskOfAnotherSize) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 1);
+  const fs::path mask = tmp / "in" / "known1000" / "masks" / "m1.png";
+  write_png(mask, Image{10, 12, 1, std::vector<uint8_t>(120, 255)});
+  EXPECT_NE(data_error([&] { load_source_sample(scan_dsb_layout(tmp / "in")[0], 3); })
+                .find("mask '" + mask.string() + "' is 12x10 but its image"),
+            std::string::npos);
+}
+
+TEST(PrepareErrors, ExistingShardsAreNeverDamaged) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 4);
+  const auto first = prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 1, 0.25));
+  const std::string before = file_bytes(first.train_shards.at(0));
+
+  // Without --overwrite: refused.
+  EXPECT_NE(data_error([&] {
+              prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 1, 0.25));
+            }).find("already holds shards; pass --overwrite"),
+            std::string::npos);
+  // With --overwrite but a corrupt sample half-way: the old shards stay as they were.
+  testing::write_bytes(tmp / "in" / "known1002" / "images" / "known1002.png", "broken");
+  auto options = options_for(tmp / "out", 1, 0.25);
+  options.overwrite = true;
+  EXPECT_NE(data_error([&] { prepare_shards(scan_dsb_layout(tmp / "in"), options); })
+                .find("known1002.png"),
+            std::string::npos);
+  EXPECT_EQ(file_bytes(first.train_shards.at(0)), before);
+  for (const auto& entry : fs::directory_iterator(tmp / "out")) {
+    EXPECT_NE(entry.path().extension(), ".partial") << "left behind: " << entry.path();
+  }
+}
+
+TEST(ShardErrors, FilesThatAreNotOurShards) {
+  TempDir tmp;
+  testing::write_bytes(tmp / "text.h5", "not hdf5 at all");
+  EXPECT_NE(data_error([&] { ShardReader r(tmp / "text.h5"); }).find("not an HDF5 file"),
+            std::string::npos);
+
+  const std::string foreign = (tmp / "foreign.h5").string();
+  H5Fclose(H5Fcreate(foreign.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  EXPECT_NE(data_error([&] { ShardReader r(foreign); }).find("not a dunet shard"),
+            std::string::npos);
+
+  testing::write_known_dsb(tmp / "in", 2);
+  const auto shards =
+      prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 1, 0)).train_shards;
+  const std::string bytes = file_bytes(shards.at(0));
+  testing::write_bytes(tmp / "truncated.h5", bytes.substr(0, bytes.size() / 2));
+  const std::string truncated = data_error([&] { ShardReader r(tmp / "truncated.h5"); });
+  EXPECT_NE(truncated.find("truncated"), std::string::npos) << truncated;
+
+  // Ours, but from a future version, or with an index that does not fit the data.
+  fs::copy_file(shards.at(0), tmp / "v2.h5");
+  {
+    h5::Handle f(H5Fopen((tmp / "v2.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    h5::write_attr(f.get(), "format_version", int64_t{2});
+  }
+  EXPECT_NE(data_error([&] { ShardReader r(tmp / "v2.h5"); })
+                .find("format version 2, but this dunet reads version 1"),
+            std::string::npos);
+  fs::copy_file(shards.at(0), tmp / "shape.h5");
+  {
+    h5::Handle f(H5Fopen((tmp / "shape.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    h5::write_attr(f.get(), "num_samples", int64_t{3});
+  }
+  EXPECT_NE(data_error([&] { ShardReader r(tmp / "shape.h5"); }).find("'index' must have shape [3, 4]"),
+            std::string::npos);
+}
+
+TEST(ShardSet, GlobsThatMatchNothingAreNamed) {
+  TempDir tmp;
+  const std::string e =
+      data_error([&] { expand_globs({(tmp / "nothing-*.h5").string()}, "data.train"); });
+  EXPECT_NE(e.find("data.train: pattern '" + (tmp / "nothing-*.h5").string() + "' matches no file"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(data_error([&] { expand_globs({}, "data.train"); }).find("data.train is empty"),
+            std::string::npos);
+}
+
+// A few real DSB2018 samples (RGBA, many non-overlapping masks): the mask is their union.
+TEST(Prepare, RealDsbSamples) {
+  const fs::path real = testing::real_dsb_dir();
+  if (real.empty()) GTEST_SKIP() << "../shared/data/dsb2018/train not present";
+  TempDir tmp;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(real)) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  dirs.resize(3);
+  fs::create_directories(tmp / "in");
+  for (const auto& d : dirs) fs::create_directory_symlink(d, tmp / "in" / d.filename());
+  const auto samples = scan_dsb_layout(tmp / "in");
+  ASSERT_EQ(samples.size(), 3u);
+  const auto result = prepare_shards(samples, options_for(tmp / "out", 1, 0));
+  const ShardReader shard(result.train_shards.at(0));
+  for (int64_t i = 0; i < 3; ++i) {
+    const Sample s = shard.read(i);
+    int64_t expected_foreground = 0;
+    for (const auto& m : samples[static_cast<size_t>(i)].masks) {
+      const Image mask = read_mask(m);
+      for (const auto v : mask.pixels) expected_foreground += v;
+    }
+    int64_t foreground = 0;
+    for (const auto v : s.mask) foreground += v;
+    EXPECT_EQ(foreground, expected_foreground) << s.id;  // masks never overlap in stage1_train
+    EXPECT_GT(foreground, 0);
+    EXPECT_EQ(s.image.channels, 3);
+  }
+}
+
+}  // namespace
+}  // namespace dunet::data

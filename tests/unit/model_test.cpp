@@ -1,0 +1,103 @@
+// UNet shape and size, losses and metrics against values worked out by hand, and whole-image
+// (tiled) prediction.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "model/loss.h"
+#include "model/metrics.h"
+#include "model/predict.h"
+#include "model/unet.h"
+
+namespace dunet::model {
+namespace {
+
+ModelConfig config(int64_t base, int64_t depth, std::string norm = "batch") {
+  ModelConfig c;
+  c.base_channels = base;
+  c.depth = depth;
+  c.norm = std::move(norm);
+  return c;
+}
+
+// The same networks built in PyTorch (nn.Conv2d with bias, BatchNorm2d, ConvTranspose2d)
+// have exactly these many parameters.
+TEST(UNet, ParameterCountEqualsThePyTorchNetwork) {
+  UNet base64(config(64, 4));
+  EXPECT_EQ(count_parameters(*base64), 31043521);
+  UNet base16(config(16, 4));
+  EXPECT_EQ(count_parameters(*base16), 1944049);
+}
+
+TEST(UNet, OutputHasTheInputSizeForOddSizes) {
+  torch::manual_seed(0);
+  UNet net(config(4, 3));
+  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{37, 45}, {8, 8}, {1, 1},
+                                                                       {64, 17}}) {
+    const auto out = net->forward(torch::randn({2, 3, h, w}));
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 1, h, w})) << h << "x" << w;
+  }
+  EXPECT_THROW(net->forward(torch::randn({1, 1, 16, 16})), dunet::Error);
+}
+
+TEST(UNet, NoNormHasNoBatchNormParameters) {
+  UNet with(config(8, 2)), without(config(8, 2, "none"));
+  int64_t bn = 0;
+  for (const auto& p : with->named_parameters()) bn += p.key().find("body.1.") != std::string::npos;
+  EXPECT_GT(bn, 0);
+  EXPECT_LT(count_parameters(*without), count_parameters(*with));
+}
+
+TEST(Loss, BceAndDiceByHand) {
+  const auto logits = torch::tensor({0.0, 2.0, -1.0}, torch::kFloat64);
+  const auto target = torch::tensor({1.0, 0.0, 0.0}, torch::kFloat64);
+  // bce(x, t) = max(x, 0) - x t + log(1 + exp(-|x|))
+  const double bce = (std::log(2.0) + (2.0 + std::log1p(std::exp(-2.0))) + std::log1p(std::exp(-1.0))) / 3;
+  // p = sigmoid(x); dice = 1 - (2 * 0.5 + 1) / (sum p + 1 + 1)
+  const double sum_p = 0.5 + 1 / (1 + std::exp(-2.0)) + 1 / (1 + std::exp(1.0));
+  const double dice = 1 - 2.0 / (sum_p + 2.0);
+  EXPECT_NEAR(segmentation_loss(logits, target, LossKind::kBce).item<double>(), bce, 1e-12);
+  EXPECT_NEAR(segmentation_loss(logits, target, LossKind::kDice).item<double>(), dice, 1e-12);
+  EXPECT_NEAR(segmentation_loss(logits, target, LossKind::kBceDice).item<double>(), bce + dice,
+              1e-12);
+  EXPECT_EQ(parse_loss("bce_dice"), LossKind::kBceDice);
+  EXPECT_THROW(parse_loss("l2"), dunet::Error);
+}
+
+TEST(Metrics, CountsAndScoresByHand) {
+  const auto logits = torch::tensor({1.0, -1.0, 1.0, 1.0, -1.0, -1.0}).view({1, 1, 2, 3});
+  const auto target = torch::tensor({1.0, 1.0, 0.0, 1.0, 0.0, 0.0}).view({1, 1, 2, 3});
+  const MetricTotals m = image_metrics(logits, target, 0.5);
+  EXPECT_EQ(m.true_positives, 2);
+  EXPECT_EQ(m.false_positives, 1);
+  EXPECT_EQ(m.false_negatives, 1);
+  EXPECT_DOUBLE_EQ(m.iou(), 0.5);
+  EXPECT_DOUBLE_EQ(m.dice(), 4.0 / 6.0);
+  // A stricter threshold (p > 0.8 <=> logit > 1.386) removes every prediction.
+  EXPECT_EQ(image_metrics(logits, target, 0.8).true_positives, 0);
+
+  MetricTotals total = m;
+  MetricTotals empty = image_metrics(-torch::ones({1, 1, 2, 2}), torch::zeros({1, 1, 2, 2}), 0.5);
+  EXPECT_DOUBLE_EQ(empty.iou(), 1.0);  // nothing to find, nothing found
+  total.add(empty);
+  EXPECT_DOUBLE_EQ(total.iou(), 0.5);             // summed counts
+  EXPECT_DOUBLE_EQ(total.mean_image_iou(), 0.75);  // mean of 0.5 and 1
+  EXPECT_EQ(MetricTotals::from_array(total.to_array()).to_array(), total.to_array());
+}
+
+TEST(Predict, WholeImageWhenItFitsTiledOtherwise) {
+  torch::manual_seed(1);
+  UNet net(config(4, 2));
+  net->eval();
+  const auto image = torch::randn({1, 3, 50, 70});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(predict_logits(net, image, 128), net->forward(image)));
+  const auto tiled = predict_logits(net, image, 32);
+  EXPECT_EQ(tiled.sizes(), (std::vector<int64_t>{1, 1, 50, 70}));
+  EXPECT_TRUE(torch::isfinite(tiled).all().item<bool>());
+  // Tiles see less context, so values differ a little near tile borders, not wildly.
+  EXPECT_LT((tiled - net->forward(image)).abs().mean().item<double>(), 1.0);
+}
+
+}  // namespace
+}  // namespace dunet::model

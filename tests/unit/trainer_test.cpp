@@ -1,0 +1,267 @@
+// Checkpoints (round trip, mismatches, bad files), resume that ends with the same weights as
+// an uninterrupted run, the LR schedule, and inference on images of any size.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "data/prepare.h"
+#include "data/synth.h"
+#include "launcher/local_communicator.h"
+#include "launcher/logging.h"
+#include "trainer/checkpoint.h"
+#include "trainer/inference.h"
+#include "trainer/lr_schedule.h"
+#include "trainer/trainer.h"
+#include "tests/fixtures/fixtures.h"
+
+namespace dunet::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+model::ModelConfig small_model(int64_t base = 4) {
+  model::ModelConfig c;
+  c.base_channels = base;
+  c.depth = 2;
+  return c;
+}
+
+void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
+  const auto pa = a.named_parameters(), pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& item : pa) {
+    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key() << " differs";
+  }
+  const auto ba = a.named_buffers(), bb = b.named_buffers();
+  for (const auto& item : ba) {
+    EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key() << " differs";
+  }
+}
+
+std::string checkpoint_error(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Checkpoint, RoundTripRestoresWeightsOptimizerAndMeta) {
+  testing::TempDir tmp;
+  torch::manual_seed(0);
+  model::UNet a(small_model());
+  torch::optim::Adam opt_a(a->parameters(), torch::optim::AdamOptions(1e-2));
+  const auto x = torch::randn({2, 3, 16, 16});
+  for (int i = 0; i < 2; ++i) {
+    opt_a.zero_grad();
+    a->forward(x).mean().backward();
+    opt_a.step();
+  }
+  CheckpointMeta meta;
+  meta.epoch = 3;
+  meta.global_step = 17;
+  meta.samples_in_epoch = 8;
+  meta.best_iou = 0.25;
+  meta.model = small_model();
+  meta.mean = {0.1, 0.2, 0.3};
+  meta.std = {0.4, 0.5, 0.6};
+  meta.config_toml = "[run]\nname = 'x'\n";
+  save_checkpoint(tmp / "c.pt", a, &opt_a, meta);
+
+  torch::manual_seed(99);
+  model::UNet b(small_model());
+  torch::optim::Adam opt_b(b->parameters(), torch::optim::AdamOptions(1e-2));
+  const CheckpointMeta back = load_checkpoint(tmp / "c.pt", b, &opt_b);
+  expect_same_state(*a, *b);
+  EXPECT_EQ(back.epoch, 3);
+  EXPECT_EQ(back.global_step, 17);
+  EXPECT_EQ(back.samples_in_epoch, 8);
+  EXPECT_DOUBLE_EQ(back.best_iou, 0.25);
+  EXPECT_EQ(back.mean, meta.mean);
+  EXPECT_EQ(back.config_toml, meta.config_toml);
+  // Same optimizer state: one more identical step keeps both models identical.
+  opt_a.zero_grad();
+  a->forward(x).mean().backward();
+  opt_a.step();
+  opt_b.zero_grad();
+  b->forward(x).mean().backward();
+  opt_b.step();
+  expect_same_state(*a, *b);
+}
+
+TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
+  testing::TempDir tmp;
+  model::UNet small(small_model(4));
+  CheckpointMeta meta;
+  meta.model = small_model(4);
+  save_checkpoint(tmp / "c.pt", small, nullptr, meta);
+  model::UNet wide(small_model(8));
+  const std::string e = checkpoint_error([&] { load_checkpoint(tmp / "c.pt", wide, nullptr); });
+  EXPECT_NE(e.find("was trained with model.base_channels = 4 but this model has "
+                   "model.base_channels = 8"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Checkpoint, FilesThatAreNotCheckpoints) {
+  testing::TempDir tmp;
+  testing::write_bytes(tmp / "junk.pt", "definitely not a zip archive");
+  EXPECT_NE(checkpoint_error([&] { read_checkpoint_meta(tmp / "junk.pt"); })
+                .find("is not a dunet checkpoint"),
+            std::string::npos);
+  EXPECT_NE(checkpoint_error([&] { read_checkpoint_meta(tmp / "missing.pt"); })
+                .find("does not exist"),
+            std::string::npos);
+  model::UNet net(small_model());
+  torch::save(net, (tmp / "plain.pt").string());  // a LibTorch archive, but not ours
+  EXPECT_NE(checkpoint_error([&] { read_checkpoint_meta(tmp / "plain.pt"); })
+                .find("not a dunet checkpoint"),
+            std::string::npos);
+}
+
+TEST(Checkpoint, StoreKeepsTheLastKAndBest) {
+  testing::TempDir tmp;
+  model::UNet net(small_model());
+  torch::optim::SGD opt(net->parameters(), 0.1);
+  CheckpointStore store(tmp / "ckpt", 2);
+  EXPECT_TRUE(store.empty());
+  EXPECT_FALSE(store.latest().has_value());
+  CheckpointMeta meta;
+  meta.model = small_model();
+  for (int64_t step = 1; step <= 4; ++step) {
+    meta.global_step = step;
+    store.save(net, opt, meta, /*is_best=*/step == 2);
+  }
+  EXPECT_EQ(store.latest(), store.path_for_step(4));
+  EXPECT_FALSE(fs::exists(store.path_for_step(1)));
+  EXPECT_FALSE(fs::exists(store.path_for_step(2)));
+  EXPECT_TRUE(fs::exists(store.path_for_step(3)));
+  EXPECT_EQ(read_checkpoint_meta(store.best_path()).global_step, 2);
+}
+
+TEST(LrSchedule, ValuesByHand) {
+  TrainConfig c;
+  c.learning_rate = 0.1;
+  c.epochs = 10;
+  c.lr_schedule = "cosine";
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 0), 0.1);
+  EXPECT_NEAR(learning_rate_at(c, 5), 0.05, 1e-12);
+  EXPECT_NEAR(learning_rate_at(c, 10), 0.0, 1e-12);
+  c.lr_schedule = "step";
+  c.step_epochs = 3;
+  c.step_gamma = 0.5;
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 2.9), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 6.0), 0.025);
+  c.lr_schedule = "constant";
+  c.warmup_epochs = 2;
+  EXPECT_LT(learning_rate_at(c, 0), 0.001);
+  EXPECT_NEAR(learning_rate_at(c, 1), 0.05, 1e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(c, 2), 0.1);
+}
+
+// A tiny but real training set and run config.
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    launcher::setup_logging(0, 1);
+    data::SynthOptions synth;
+    synth.out_dir = tmp_ / "png";
+    synth.count = 10;
+    synth.width = synth.height = 40;
+    data::write_synthetic_dataset(synth);
+    data::PrepareOptions prep;
+    prep.out_dir = tmp_ / "shards";
+    prep.num_shards = 2;
+    prep.val_fraction = 0.2;
+    data::prepare_shards(data::scan_dsb_layout(tmp_ / "png"), prep);
+    config_.data.train = {(tmp_ / "shards" / "train-*.h5").string()};
+    config_.data.val = {(tmp_ / "shards" / "val-*.h5").string()};
+    config_.data.patch_size = 32;
+    config_.model = small_model();
+    config_.train.epochs = 4;
+    config_.train.batch_size = 2;
+    config_.train.threads = 1;  // bitwise reproducible
+    config_.train.lr_schedule = "cosine";
+    config_.checkpoint.keep_last = 10;
+  }
+
+  launcher::RunConfig run_config(const std::string& name) {
+    launcher::RunConfig c = config_;
+    c.run.output_dir = (tmp_ / name).string();
+    return c;
+  }
+
+  model::UNet final_model(const std::string& name) {
+    model::UNet net(small_model());
+    const auto latest = CheckpointStore(tmp_ / name / "checkpoints", 10).latest();
+    EXPECT_TRUE(latest.has_value());
+    load_checkpoint(*latest, net, nullptr);
+    return net;
+  }
+
+  testing::TempDir tmp_;
+  launcher::RunConfig config_;
+  launcher::LocalCommunicator comm_;
+};
+
+TEST_F(TrainerTest, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
+  const FitResult full = Trainer(run_config("full"), comm_).fit({"never"});
+  EXPECT_EQ(full.epochs_completed, 4);
+  EXPECT_EQ(full.global_step, 16);  // 8 training samples / batch 2 = 4 steps per epoch
+
+  // Interrupted at the end of epoch 2, and mid-way through epoch 3.
+  for (const int64_t stop : {8, 10}) {
+    const std::string name = "stop" + std::to_string(stop);
+    const FitResult first = Trainer(run_config(name), comm_).fit({"never", stop});
+    EXPECT_EQ(first.global_step, stop);
+    const FitResult rest = Trainer(run_config(name), comm_).fit({"auto"});
+    EXPECT_EQ(rest.global_step, 16);
+    EXPECT_EQ(rest.epochs_completed, 4);
+    SCOPED_TRACE(name);
+    model::UNet a = final_model("full"), b = final_model(name);
+    expect_same_state(*a, *b);
+    EXPECT_DOUBLE_EQ(rest.last_iou, full.last_iou);
+  }
+}
+
+TEST_F(TrainerTest, NeverResumeRefusesAFolderWithCheckpoints) {
+  auto c = run_config("again");
+  c.train.epochs = 1;
+  Trainer(c, comm_).fit({"never"});
+  try {
+    Trainer(c, comm_).fit({"never"});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds checkpoints"), std::string::npos);
+  }
+}
+
+TEST_F(TrainerTest, WrongChannelsAndMissingShardsAreNamed) {
+  auto c = run_config("bad");
+  c.model.in_channels = 1;
+  EXPECT_THROW(Trainer(c, comm_), ConfigError);
+  c = run_config("bad");
+  c.data.train = {(tmp_ / "nowhere" / "*.h5").string()};
+  EXPECT_THROW(Trainer(c, comm_), DataError);
+}
+
+TEST_F(TrainerTest, PredictorGivesAMaskOfTheInputSize) {
+  auto c = run_config("infer");
+  c.train.epochs = 1;
+  const FitResult r = Trainer(c, comm_).fit({"never"});
+  const Predictor predictor(r.last_checkpoint, 1);
+  EXPECT_EQ(predictor.in_channels(), 3);
+  EXPECT_EQ(predictor.summary().epoch, 1);
+  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{45, 61}, {300, 20}}) {
+    data::Image image{h, w, 3, std::vector<uint8_t>(static_cast<size_t>(h * w * 3), 80)};
+    const data::Image mask = predictor.predict_mask(image, 0.5, 64);
+    EXPECT_EQ(mask.height, h);
+    EXPECT_EQ(mask.width, w);
+    EXPECT_EQ(mask.channels, 1);
+    for (const auto v : mask.pixels) ASSERT_LE(v, 1);
+  }
+}
+
+}  // namespace
+}  // namespace dunet::trainer
