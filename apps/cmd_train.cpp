@@ -29,6 +29,7 @@ struct TrainArgs {
   std::optional<double> lr;
   fs::path train_dir, val_dir;
   bool log_all_ranks = false;
+  int64_t max_steps = -1;
 };
 
 // Prepares a PNG folder into <output_dir>/data/<split> once; later runs reuse the shards.
@@ -71,7 +72,7 @@ void run_train(const TrainArgs& args) {
   spdlog::debug("resolved config:\n{}", launcher::to_toml(config));
 
   trainer::Trainer trainer(config, comm);
-  const trainer::FitResult result = trainer.fit({args.resume});
+  const trainer::FitResult result = trainer.fit({args.resume, args.max_steps});
   spdlog::info("done: epochs={} best_iou={:.5f} last_iou={:.5f} checkpoint={}",
                result.epochs_completed, result.best_iou, result.last_iou,
                result.last_checkpoint.string());
@@ -94,6 +95,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--train-dir", args->train_dir,
                   "PNG folder (DSB2018 layout) to train on; prepared into the run folder once");
   cmd->add_option("--val-dir", args->val_dir, "PNG folder (DSB2018 layout) to validate on");
+  cmd->add_option("--max-steps", args->max_steps,
+                  "Stop with a checkpoint after this many steps in total (benchmarks, smoke "
+                  "tests); --resume auto continues later");
   cmd->add_flag("--log-all-ranks", args->log_all_ranks, "Every rank logs at info level");
   cmd->callback([args] { run_train(*args); });
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One entry point for set-up on Debian 12: installs what is missing, builds, and then
+#   ./dunet.sh demo    synthetic nuclei -> prepare -> train a small UNet -> infer -> picture
+#   ./dunet.sh test    every test (unit, end-to-end, multi-process) through CTest
+#   ./dunet.sh build   install and build only
+#   ./dunet.sh deps    install the Debian packages only
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
+
+# LibTorch CPU with OpenBLAS (the default reference BLAS trains ~3x slower), MPI, serial
+# thread-safe HDF5, TOML++, spdlog, CLI11, OpenCV, GoogleTest, and the build tools.
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0-pthread
+  libopenmpi-dev openmpi-bin
+  libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev
+  libopencv-dev
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  install_deps
+  log "building in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUNET_WERROR=ON \
+    ${DUNET_CMAKE_ARGS:-} > "$BUILD_DIR.configure.log" 2>&1 || {
+    cat "$BUILD_DIR.configure.log"; exit 1; }
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+# Every MPI run stays on loopback and shared memory; root needs OpenMPI's explicit consent.
+mpi_env() {
+  export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+}
+
+run_tests() {
+  build
+  mpi_env
+  log "running the tests"
+  cd "$BUILD_DIR"
+  ctest --output-on-failure -j "$(nproc)" --timeout 1200 "$@"
+}
+
+run_demo() {
+  build
+  local dunet="$BUILD_DIR/apps/dunet" demo="$ROOT/demo"
+  cd "$ROOT"
+  if [ ! -d "$demo/png" ]; then
+    log "making 96 synthetic nuclei images in demo/png"
+    "$dunet" synth --out "$demo/png" --count 96 --size 192x192 --seed 1
+  fi
+  if [ -z "$(ls "$demo"/prepared/train-*.h5 2>/dev/null)" ]; then
+    log "preparing HDF5 shards in demo/prepared"
+    "$dunet" prepare --input "$demo/png" --out "$demo/prepared" --shards 2 --val-fraction 0.2
+  fi
+  log "training (configs/demo.toml)"
+  "$dunet" train --config configs/demo.toml "$@"
+  local image
+  image=$(ls "$demo"/png/*/images/*.png | head -1)
+  log "predicting $image"
+  "$dunet" infer --model runs/demo/checkpoints/best.pt --image "$image" \
+    --out "$demo/result/mask.png" --overlay "$demo/result/overlay.png"
+  log "done: the picture (input | predicted mask | overlay) is $demo/result/overlay.png"
+}
+
+case "${1:-}" in
+  demo) shift; run_demo "$@" ;;
+  test) shift; run_tests "$@" ;;
+  build) build ;;
+  deps) install_deps ;;
+  *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,31 @@
+# Helpers for the end-to-end tests of the dunet executable.
+set -euo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# png_size FILE -> "WIDTHxHEIGHT", read from the PNG header (bytes 16..23, big-endian).
+png_size() {
+  local bytes
+  bytes=$(od -An -tu1 -j16 -N8 "$1" | tr -s ' ')
+  set -- $bytes
+  echo "$(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 ))x$(( ($5 << 24) + ($6 << 16) + ($7 << 8) + $8 ))"
+}
+
+# json_field FILE KEY -> the number of KEY in the last line of a JSON-lines file.
+json_field() {
+  tail -n 1 "$1" | grep -o "\"$2\":[-0-9.e+]*" | cut -d: -f2
+}
+
+# expect_failure "what" "expected message part" command... : the command must exit non-zero
+# and print the message part.
+expect_failure() {
+  local what=$1 message=$2 out status
+  shift 2
+  set +e
+  out=$("$@" 2>&1)
+  status=$?
+  set -e
+  [ "$status" -ne 0 ] || fail "$what: exited 0; expected an error"
+  grep -qF -- "$message" <<<"$out" || fail "$what: expected '$message' in: $out"
+  echo "ok: $what -> $(grep -F -- "$message" <<<"$out" | head -1 | cut -c1-160)"
+}
