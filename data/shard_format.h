@@ -1,5 +1,5 @@
 // The layout of a dunet HDF5 shard, shared by the writer and the reader.
-// See Note [Shard layout] in docs/data.md for the why.
+// See "Shard layout" in docs/design.md for the why.
 #pragma once
 
 #include <cstdint>

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/memory_usage.h"
 #include "data/loader.h"
 #include "launcher/config_writer.h"
 #include "launcher/progress.h"
@@ -198,13 +199,14 @@ FitResult Trainer::fit(const FitOptions& options) {
     finished = s.run_epoch(epoch, first_step, options.stop_after_global_step);
     first_step = 0;
   }
+  const int64_t peak_mb = peak_resident_bytes() >> 20;
   if (finished) {
-    spdlog::info("training complete: epochs={} global_step={} best_iou={}", s.state.epoch,
-                 s.state.global_step, fixed(s.state.best_iou, 5));
+    spdlog::info("training complete: epochs={} global_step={} best_iou={} peak_rss_mb={}",
+                 s.state.epoch, s.state.global_step, fixed(s.state.best_iou, 5), peak_mb);
   } else {
-    spdlog::info("stopped at global_step={} (epoch {}, {} samples into it); continue with "
-                 "--resume auto",
-                 s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch);
+    spdlog::info("stopped at global_step={} (epoch {}, {} samples into it) peak_rss_mb={}; "
+                 "continue with --resume auto",
+                 s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch, peak_mb);
   }
   FitResult result;
   result.epochs_completed = s.state.epoch;
@@ -307,7 +309,8 @@ void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_pe
                                       const model::MetricTotals* val) const {
   std::string line = "epoch=" + std::to_string(epoch) + " train_loss=" + fixed(loss, 5) +
                      " imgs_per_s=" + fixed(imgs_per_s, 2) +
-                     " data_wait_pct=" + fixed(100.0 * wait_fraction, 2);
+                     " data_wait_pct=" + fixed(100.0 * wait_fraction, 2) +
+                     " peak_rss_mb=" + std::to_string(peak_resident_bytes() >> 20);
   if (val != nullptr) {
     line += " val_iou=" + fixed(val->iou(), 5) + " val_dice=" + fixed(val->dice(), 5) +
             " val_mean_image_iou=" + fixed(val->mean_image_iou(), 5) +
@@ -319,7 +322,8 @@ void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_pe
   std::ofstream out(fs::path(config.run.output_dir) / "metrics.jsonl", std::ios::app);
   out << "{\"epoch\":" << epoch << ",\"global_step\":" << state.global_step
       << ",\"train_loss\":" << loss << ",\"imgs_per_s\":" << imgs_per_s
-      << ",\"data_wait_fraction\":" << wait_fraction;
+      << ",\"data_wait_fraction\":" << wait_fraction
+      << ",\"peak_rss_bytes\":" << peak_resident_bytes();
   if (val != nullptr) {
     out << ",\"val_iou\":" << val->iou() << ",\"val_dice\":" << val->dice()
         << ",\"val_mean_image_iou\":" << val->mean_image_iou();
