@@ -11,8 +11,8 @@
 #include "data/prepare.h"
 #include "launcher/config_loader.h"
 #include "launcher/config_writer.h"
-#include "launcher/local_communicator.h"
 #include "launcher/logging.h"
+#include "launcher/process_group.h"
 #include "trainer/trainer.h"
 
 namespace dunet::apps {
@@ -32,9 +32,13 @@ struct TrainArgs {
   int64_t max_steps = -1;
 };
 
+std::string shard_glob(const launcher::RunConfig& config, const std::string& split) {
+  return (fs::path(config.run.output_dir) / "data" / split / (split + "-*.h5")).string();
+}
+
 // Prepares a PNG folder into <output_dir>/data/<split> once; later runs reuse the shards.
-std::string prepared_glob(const fs::path& png_dir, const launcher::RunConfig& config,
-                          const std::string& split) {
+void prepare_once(const fs::path& png_dir, const launcher::RunConfig& config,
+                   const std::string& split) {
   const fs::path out = fs::path(config.run.output_dir) / "data" / split;
   if (data::list_shards(out, split).empty()) {
     data::PrepareOptions options;
@@ -48,7 +52,6 @@ std::string prepared_glob(const fs::path& png_dir, const launcher::RunConfig& co
   } else {
     spdlog::info("using shards prepared earlier in {}", out.string());
   }
-  return (out / (split + "-*.h5")).string();
 }
 
 void run_train(const TrainArgs& args) {
@@ -60,15 +63,24 @@ void run_train(const TrainArgs& args) {
   if (args.lr) overrides.push_back(fmt::format("train.learning_rate={}", *args.lr));
   launcher::RunConfig config = launcher::load_config_file(args.config, overrides);
 
-  launcher::LocalCommunicator comm;
-  fs::create_directories(config.run.output_dir);
-  launcher::setup_logging(comm.rank(), comm.size(),
-                          {args.log_all_ranks, false,
-                           (fs::path(config.run.output_dir) / "train.log").string()});
-  if (!args.train_dir.empty()) config.data.train = {prepared_glob(args.train_dir, config, "train")};
-  if (!args.val_dir.empty()) config.data.val = {prepared_glob(args.val_dir, config, "val")};
-  spdlog::info("run={} output_dir={} config={}", config.run.name, config.run.output_dir,
-               args.config.string());
+  launcher::ProcessGroup group(config.dist);
+  launcher::Communicator& comm = group.comm();
+  // Only rank 0 writes the run's log file; every rank logs to its console.
+  if (comm.is_root()) fs::create_directories(config.run.output_dir);
+  launcher::setup_logging(
+      comm.rank(), comm.size(),
+      {args.log_all_ranks, false,
+       comm.is_root() ? (fs::path(config.run.output_dir) / "train.log").string() : ""});
+  // PNG folders are prepared once, by rank 0, while the others wait.
+  if (comm.is_root()) {
+    if (!args.train_dir.empty()) prepare_once(args.train_dir, config, "train");
+    if (!args.val_dir.empty()) prepare_once(args.val_dir, config, "val");
+  }
+  comm.barrier();
+  if (!args.train_dir.empty()) config.data.train = {shard_glob(config, "train")};
+  if (!args.val_dir.empty()) config.data.val = {shard_glob(config, "val")};
+  spdlog::info("run={} output_dir={} config={} processes={} backend={}", config.run.name,
+               config.run.output_dir, args.config.string(), comm.size(), comm.name());
   spdlog::debug("resolved config:\n{}", launcher::to_toml(config));
 
   trainer::Trainer trainer(config, comm);

@@ -7,6 +7,7 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "launcher/logging.h"
+#include "launcher/process_group.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"dunet: UNet segmentation of microscope images, from PNG folders to masks"};
@@ -24,9 +25,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const dunet::Error& e) {
     spdlog::error("{}", e.what());
+    dunet::launcher::abort_other_ranks(1);  // the other ranks would wait for this one forever
     return 1;
   } catch (const std::exception& e) {
     spdlog::error("unexpected error: {}", e.what());
+    dunet::launcher::abort_other_ranks(2);
     return 2;
   }
   return 0;

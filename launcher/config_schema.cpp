@@ -45,6 +45,8 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"train", "epochs", "passes over the training set", 1, kIntMax}, c.train.epochs);
   v.field({"train", "batch_size", "patches per step and per process", 1, 65536},
           c.train.batch_size);
+  v.field({"train", "grad_accum", "micro-batches accumulated per optimizer step", 1, 4096},
+          c.train.grad_accum);
   v.field({"train", "learning_rate", "peak learning rate", 1e-12, 10.0}, c.train.learning_rate);
   v.field({"train", "optimizer", "optimisation algorithm", {}, {}, {"adam", "sgd"}},
           c.train.optimizer);

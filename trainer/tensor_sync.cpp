@@ -38,13 +38,14 @@ void broadcast_model_state(torch::nn::Module& model, launcher::Communicator& com
   }
 }
 
-void average_gradients(torch::nn::Module& model, launcher::Communicator& comm) {
+void average_buffers(torch::nn::Module& model, launcher::Communicator& comm) {
   if (comm.size() == 1) return;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : model.parameters()) {
-    if (p.grad().defined()) grads.push_back(p.grad());
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> floats;
+  for (const auto& b : model.buffers()) {
+    if (b.is_floating_point()) floats.push_back(b);
   }
-  on_flat_copy(grads, [&comm](torch::Tensor& flat) {
+  on_flat_copy(floats, [&comm](torch::Tensor& flat) {
     comm.all_reduce(flat, launcher::ReduceOp::kAverage);
   });
 }

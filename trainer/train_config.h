@@ -10,6 +10,7 @@ namespace dunet::trainer {
 struct TrainConfig {
   int64_t epochs = 10;
   int64_t batch_size = 4;  // per process
+  int64_t grad_accum = 1;  // micro-batches per optimizer step (gradients sync on the last)
   double learning_rate = 1e-3;
   std::string optimizer = "adam";         // adam | sgd
   double momentum = 0.9;                  // sgd only

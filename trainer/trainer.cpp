@@ -16,6 +16,7 @@
 #include "model/loss.h"
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
+#include "trainer/gradient_reducer.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/tensor_sync.h"
 #include "trainer/validate.h"
@@ -25,13 +26,24 @@ namespace dunet::trainer {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-uint64_t config_hash(const std::string& resolved_toml) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and platforms
-  for (const unsigned char c : resolved_toml) h = (h ^ c) * 1099511628211ULL;
+namespace {
+
+// FNV-1a: stable across runs and platforms.
+uint64_t fnv1a(const unsigned char* bytes, size_t num_bytes, uint64_t h = 1469598103934665603ULL) {
+  for (size_t i = 0; i < num_bytes; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
   return h;
 }
 
-namespace {
+uint64_t state_digest(torch::nn::Module& model) {
+  uint64_t h = fnv1a(nullptr, 0);
+  const auto add = [&h](const torch::Tensor& t) {
+    const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
+    h = fnv1a(static_cast<const unsigned char*>(cpu.data_ptr()), cpu.nbytes(), h);
+  };
+  for (const auto& p : model.parameters()) add(p);
+  for (const auto& b : model.buffers()) add(b);
+  return h;
+}
 
 torch::Device select_device(int local_rank) {
   if (torch::cuda::is_available()) {
@@ -65,6 +77,25 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
+uint64_t config_hash(const std::string& resolved_toml) {
+  return fnv1a(reinterpret_cast<const unsigned char*>(resolved_toml.data()), resolved_toml.size());
+}
+
+namespace {
+
+// Every rank must train the same thing; a rank started with another config fails them all.
+void check_same_config_on_all_ranks(const std::string& resolved_toml,
+                                    launcher::Communicator& comm) {
+  const auto hashes = comm.all_gather(static_cast<int64_t>(config_hash(resolved_toml)));
+  for (size_t r = 1; r < hashes.size(); ++r) {
+    DUNET_CHECK(hashes[r] == hashes[0], ConfigError, "rank ", r,
+                " runs another config than rank 0 (config hashes differ); start every rank "
+                "with the same config file and --set options");
+  }
+}
+
+}  // namespace
+
 struct Trainer::Impl {
   launcher::RunConfig config;
   launcher::Communicator& comm;
@@ -75,6 +106,7 @@ struct Trainer::Impl {
   std::unique_ptr<data::TrainLoader> loader;
   model::UNet model{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<GradientReducer> reducer;  // only with more than one process
   model::LossKind loss_kind;
   CheckpointStore store;
   CheckpointMeta state;  // where training stands; saved in every checkpoint
@@ -91,6 +123,8 @@ struct Trainer::Impl {
   void resume(const std::string& mode);
   // Returns false when it stopped early at `stop_after_global_step` (after a checkpoint).
   bool run_epoch(int64_t epoch, int64_t first_step, int64_t stop_after_global_step);
+  // Forward and backward of one micro-batch; gradients are averaged over ranks when `sync`.
+  double micro_step(data::Batch& batch, bool sync);
   void save_checkpoint(bool is_best);
   bool validation_due(int64_t epoch_done) const {
     return val_set && config.validation.every_epochs > 0 &&
@@ -135,6 +169,11 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
   s.model = model::UNet(config.model);
   s.model->to(s.device);
   s.optimizer = make_optimizer(config.train, s.model);
+  if (comm.size() > 1) {
+    check_same_config_on_all_ranks(s.resolved_toml, comm);
+    s.reducer = std::make_unique<GradientReducer>(s.model->parameters(), comm,
+                                                  config.dist.bucket_mb << 20);
+  }
 
   s.state.seed = config.run.seed;
   s.state.world_size = comm.size();
@@ -216,13 +255,15 @@ FitResult Trainer::fit(const FitOptions& options) {
   result.last_dice = s.state.last_dice;
   result.last_loss = s.state.last_loss;
   if (auto latest = s.store.latest()) result.last_checkpoint = *latest;
+  result.state_digest = state_digest(*s.model);
   return result;
 }
 
 bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
                               int64_t stop_after_global_step) {
   const int64_t steps = loader->steps_per_epoch();
-  const double imgs_per_step = static_cast<double>(config.train.batch_size * comm.size());
+  const double imgs_per_step =
+      static_cast<double>(config.train.batch_size * config.train.grad_accum * comm.size());
   model->train();
   loader->start_epoch(epoch, first_step);
   launcher::ProgressBar bar("epoch " + std::to_string(epoch + 1), steps, comm.is_root());
@@ -231,26 +272,20 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
   const auto epoch_start = Clock::now();
   auto window_start = epoch_start;
   int64_t window_steps = 0;
+  int64_t micro = 0;  // micro-batches in the current gradient accumulation
   while (auto batch = loader->next()) {
     const double lr = learning_rate_at(
         config.train, static_cast<double>(epoch) + static_cast<double>(batch->step) / steps);
     set_learning_rate(*optimizer, lr);
-    const torch::Tensor images =
-        torch::from_blob(batch->images.data(),
-                         {batch->size, batch->channels, batch->patch, batch->patch})
-            .to(device);
-    const torch::Tensor masks =
-        torch::from_blob(batch->masks.data(), {batch->size, 1, batch->patch, batch->patch})
-            .to(device);
-    optimizer->zero_grad();
-    const torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
-    loss.backward();
-    average_gradients(*model, comm);
-    optimizer->step();
-
-    const double loss_value = loss.item<double>();
+    if (micro == 0) optimizer->zero_grad();
+    const bool last_micro = ++micro == config.train.grad_accum || batch->step + 1 == steps;
+    const double loss_value = micro_step(*batch, /*sync=*/last_micro);
     loss_sum += loss_value;
     ++loss_count;
+    if (!last_micro) continue;
+    optimizer->step();
+    micro = 0;
+
     ++window_steps;
     ++state.global_step;
     state.samples_in_epoch = (batch->step + 1) * config.train.batch_size * comm.size();
@@ -265,6 +300,7 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
     }
     if (state.global_step == stop_after_global_step && batch->step + 1 < steps) {
       bar.finish();
+      average_buffers(*model, comm);
       save_checkpoint(/*is_best=*/false);
       return false;
     }
@@ -276,6 +312,7 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
   state.samples_in_epoch = 0;
   state.last_loss = loss_count > 0 ? loss_sum / loss_count : 0.0;
 
+  average_buffers(*model, comm);  // one set of BatchNorm statistics for validation and saving
   std::optional<model::MetricTotals> val;
   if (validation_due(state.epoch)) {
     val = validate(model, *val_set, loader->normalization(), config.validation, comm, device);
@@ -288,11 +325,25 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
                     done_steps * imgs_per_step / std::max(epoch_seconds, 1e-9),
                     loader->wait_seconds() / std::max(epoch_seconds, 1e-9), val ? &*val : nullptr);
 
+  if (reducer) reducer->reset_stats();
   const bool stop_now = state.global_step == stop_after_global_step;
   const bool checkpoint_due = state.epoch % config.checkpoint.every_epochs == 0 ||
                               state.epoch == config.train.epochs || stop_now;
   if (checkpoint_due) save_checkpoint(is_best);
   return !stop_now;
+}
+
+double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {
+  const torch::Tensor images =
+      torch::from_blob(batch.images.data(), {batch.size, batch.channels, batch.patch, batch.patch})
+          .to(device);
+  const torch::Tensor masks =
+      torch::from_blob(batch.masks.data(), {batch.size, 1, batch.patch, batch.patch}).to(device);
+  const torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
+  if (reducer) reducer->prepare_for_backward(sync);
+  (loss / static_cast<double>(config.train.grad_accum)).backward();
+  if (reducer) reducer->finish();
+  return loss.item<double>();
 }
 
 void Trainer::Impl::save_checkpoint(bool is_best) {
@@ -311,6 +362,13 @@ void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_pe
                      " imgs_per_s=" + fixed(imgs_per_s, 2) +
                      " data_wait_pct=" + fixed(100.0 * wait_fraction, 2) +
                      " peak_rss_mb=" + std::to_string(peak_resident_bytes() >> 20);
+  if (reducer) {
+    const ReducerStats& r = reducer->stats();
+    line += " allreduce_s=" + fixed(r.allreduce_seconds, 3) +
+            " allreduce_exposed_s=" + fixed(r.exposed_seconds, 3) +
+            " allreduce_hidden_pct=" + fixed(100.0 * r.hidden_fraction(), 1) +
+            " buckets=" + std::to_string(r.num_buckets);
+  }
   if (val != nullptr) {
     line += " val_iou=" + fixed(val->iou(), 5) + " val_dice=" + fixed(val->dice(), 5) +
             " val_mean_image_iou=" + fixed(val->mean_image_iou(), 5) +

@@ -19,6 +19,7 @@ struct FitResult {
   double last_dice = -1;
   double last_loss = 0;
   std::filesystem::path last_checkpoint;
+  uint64_t state_digest = 0;  // hash of this rank's parameters and buffers (equal on all ranks)
 };
 
 struct FitOptions {

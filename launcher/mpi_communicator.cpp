@@ -1,0 +1,102 @@
+#include "launcher/mpi_communicator.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "core/error.h"
+
+namespace dunet::launcher {
+
+namespace {
+
+MPI_Datatype mpi_type(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: return MPI_FLOAT;
+    case at::kDouble: return MPI_DOUBLE;
+    case at::kLong: return MPI_INT64_T;
+    case at::kInt: return MPI_INT32_T;
+    case at::kByte: return MPI_UINT8_T;
+    case at::kChar: return MPI_INT8_T;
+    default:
+      throw CommError(std::string("MPI communicator: unsupported tensor type ") +
+                      std::string(c10::toString(t.scalar_type())));
+  }
+}
+
+void check_tensor(const at::Tensor& t, const char* op) {
+  DUNET_CHECK(t.device().is_cpu(), CommError, "MPI ", op, ": tensor is on ", t.device().str(),
+              "; the MPI backend moves CPU tensors (use dist.backend = \"nccl\" for GPUs)");
+  DUNET_CHECK(t.is_contiguous(), CommError, "MPI ", op, ": tensor must be contiguous");
+}
+
+// MPI counts are int: split larger tensors into chunks so 64-bit sizes work.
+constexpr int64_t kMaxChunkElements = int64_t{1} << 30;
+
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(const MpiWorld& world)
+    : rank_(world.rank()),
+      size_(world.size()),
+      local_rank_(world.local_rank()),
+      local_size_(world.local_size()) {
+  DUNET_MPI_CHECK(MPI_Comm_dup(world.comm(), &comm_));
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::all_reduce(at::Tensor& tensor, ReduceOp op) {
+  check_tensor(tensor, "all_reduce");
+  const MPI_Datatype type = mpi_type(tensor);
+  auto* base = static_cast<char*>(tensor.data_ptr());
+  const int64_t element_bytes = static_cast<int64_t>(tensor.element_size());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int64_t offset = 0; offset < tensor.numel(); offset += kMaxChunkElements) {
+      const auto count = static_cast<int>(std::min(kMaxChunkElements, tensor.numel() - offset));
+      DUNET_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + offset * element_bytes, count, type,
+                                    MPI_SUM, comm_));
+    }
+  }
+  if (op == ReduceOp::kAverage) tensor.div_(size_);
+}
+
+void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
+  check_tensor(tensor, "broadcast");
+  const MPI_Datatype type = mpi_type(tensor);
+  auto* base = static_cast<char*>(tensor.data_ptr());
+  const int64_t element_bytes = static_cast<int64_t>(tensor.element_size());
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (int64_t offset = 0; offset < tensor.numel(); offset += kMaxChunkElements) {
+    const auto count = static_cast<int>(std::min(kMaxChunkElements, tensor.numel() - offset));
+    DUNET_MPI_CHECK(MPI_Bcast(base + offset * element_bytes, count, type, root, comm_));
+  }
+}
+
+void MpiCommunicator::barrier() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  DUNET_MPI_CHECK(MPI_Barrier(comm_));
+}
+
+std::vector<int64_t> MpiCommunicator::all_gather(int64_t value) {
+  std::vector<int64_t> values(static_cast<size_t>(size_));
+  std::lock_guard<std::mutex> lock(mutex_);
+  DUNET_MPI_CHECK(MPI_Allgather(&value, 1, MPI_INT64_T, values.data(), 1, MPI_INT64_T, comm_));
+  return values;
+}
+
+std::vector<double> MpiCommunicator::all_reduce_sum(const std::vector<double>& values) {
+  std::vector<double> sums(values.size());
+  std::lock_guard<std::mutex> lock(mutex_);
+  DUNET_MPI_CHECK(MPI_Allreduce(values.data(), sums.data(), static_cast<int>(values.size()),
+                                MPI_DOUBLE, MPI_SUM, comm_));
+  return sums;
+}
+
+}  // namespace dunet::launcher

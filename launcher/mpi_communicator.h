@@ -1,0 +1,40 @@
+// Communicator over MPI for CPU tensors (the backend on CPU machines and for control data).
+// Calls are serialised by a mutex, so one communication thread and the training thread may
+// share it; the collective order contract of Communicator still applies.
+#pragma once
+
+#include <mpi.h>
+
+#include <mutex>
+
+#include "launcher/communicator.h"
+#include "launcher/mpi_world.h"
+
+namespace dunet::launcher {
+
+class MpiCommunicator final : public Communicator {
+ public:
+  // `world` must outlive the communicator. Uses a duplicate of its communicator, so dunet's
+  // collectives never mix with other MPI traffic.
+  explicit MpiCommunicator(const MpiWorld& world);
+  ~MpiCommunicator() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
+  std::string name() const override { return "mpi"; }
+
+  void all_reduce(at::Tensor& tensor, ReduceOp op) override;
+  void broadcast(at::Tensor& tensor, int root) override;
+  void barrier() override;
+  std::vector<int64_t> all_gather(int64_t value) override;
+  std::vector<double> all_reduce_sum(const std::vector<double>& values) override;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_, size_, local_rank_, local_size_;
+  std::mutex mutex_;
+};
+
+}  // namespace dunet::launcher

@@ -1,0 +1,47 @@
+// MPI for the process, initialised once (RAII): rank and size in MPI_COMM_WORLD, and the
+// local rank and size from a shared-memory split, which is right under mpirun, srun and any
+// other launcher (SLURM_LOCALID is 0 in every rank under mpirun).
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+
+namespace dunet::launcher {
+
+class MpiWorld {
+ public:
+  // Initialises MPI with MPI_THREAD_MULTIPLE (the gradient reducer all-reduces from a
+  // communication thread); throws CommError when MPI cannot give at least SERIALIZED.
+  MpiWorld(int* argc, char*** argv);
+  ~MpiWorld();  // MPI_Finalize
+  MpiWorld(const MpiWorld&) = delete;
+  MpiWorld& operator=(const MpiWorld&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
+  bool thread_multiple() const { return thread_level_ == MPI_THREAD_MULTIPLE; }
+  MPI_Comm comm() const { return world_; }
+
+  // True when this process was started by an MPI launcher (mpirun, srun with PMIx, ...).
+  static bool launched_by_mpi();
+  // Ends every rank of the job at once; for fatal errors, so that no rank waits forever.
+  static void abort(int code);
+
+ private:
+  MPI_Comm world_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+  int local_rank_ = 0;
+  int local_size_ = 1;
+  int thread_level_ = MPI_THREAD_SINGLE;
+};
+
+// Throws CommError with the call, file:line, MPI's error string and the library version.
+void mpi_check(int code, const char* call, const char* file, int line);
+
+}  // namespace dunet::launcher
+
+#define DUNET_MPI_CHECK(call) ::dunet::launcher::mpi_check((call), #call, __FILE__, __LINE__)

@@ -1,0 +1,193 @@
+#include "trainer/gradient_reducer.h"
+
+#include <chrono>
+
+#include "core/error.h"
+
+namespace dunet::trainer {
+
+using Clock = std::chrono::steady_clock;
+
+GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
+                                 launcher::Communicator& comm, int64_t bucket_bytes,
+                                 int64_t first_bucket_bytes)
+    : parameters_(std::move(parameters)),
+      bucket_of_(parameters_.size()),
+      slot_of_(parameters_.size()),
+      filled_(parameters_.size(), false),
+      comm_(comm),
+      scale_(1.0 / comm.size()) {
+  // Autograd produces gradients roughly in reverse registration order, so bucket 0 holds the
+  // last parameters and is ready first. The order depends only on the model: same on all ranks.
+  Bucket current;
+  int64_t current_bytes = 0;
+  int64_t cap = first_bucket_bytes;
+  const auto close_bucket = [&] {
+    if (current.parameters.empty()) return;
+    const auto& first = parameters_[current.parameters.front()];
+    current.flat = torch::zeros({current.offsets.back() +
+                                 parameters_[current.parameters.back()].numel()},
+                                first.options());
+    buckets_.push_back(std::move(current));
+    current = Bucket{};
+    current_bytes = 0;
+    cap = bucket_bytes;
+  };
+  int64_t offset = 0;
+  for (size_t k = parameters_.size(); k-- > 0;) {
+    const torch::Tensor& p = parameters_[k];
+    DUNET_ASSERT(p.is_contiguous());
+    const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
+    if (!current.parameters.empty() && current_bytes + bytes > cap) {
+      close_bucket();
+      offset = 0;
+    }
+    bucket_of_[k] = buckets_.size();
+    slot_of_[k] = current.parameters.size();
+    current.parameters.push_back(k);
+    current.offsets.push_back(offset);
+    offset += p.numel();
+    current_bytes += bytes;
+  }
+  close_bucket();
+  stats_.num_buckets = static_cast<int64_t>(buckets_.size());
+  stats_.bucket_bytes = bucket_bytes;
+
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    hook_handles_.push_back(parameters_[k].register_hook(
+        [this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
+  }
+  thread_ = std::thread([this] { communication_loop(); });
+}
+
+GradientReducer::~GradientReducer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    parameters_[k].remove_hook(hook_handles_[k]);
+  }
+}
+
+void GradientReducer::reset_stats() {
+  stats_.allreduce_seconds = 0;
+  stats_.exposed_seconds = 0;
+}
+
+void GradientReducer::prepare_for_backward(bool sync) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  DUNET_ASSERT(!active_);
+  sync_ = sync;
+  if (!sync) return;
+  for (auto& bucket : buckets_) {
+    bucket.pending = static_cast<int64_t>(bucket.parameters.size());
+    bucket.ready = false;
+  }
+  std::fill(filled_.begin(), filled_.end(), false);
+  next_bucket_ = 0;
+  active_ = !buckets_.empty();
+}
+
+void GradientReducer::fill_slot(size_t k, const torch::Tensor& grad) {
+  Bucket& bucket = buckets_[bucket_of_[k]];
+  const torch::Tensor& p = parameters_[k];
+  torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[slot_of_[k]], p.numel());
+  // .grad still holds the earlier micro-batches of an accumulation (autograd adds `grad`
+  // to it after this hook), so the bucket gets their sum; scaled once by 1/world here.
+  const torch::Tensor& earlier = p.grad();
+  if (earlier.defined() && grad.defined()) {
+    torch::add_out(slot, earlier.reshape(-1), grad.reshape(-1)).mul_(scale_);
+  } else if (grad.defined()) {
+    torch::mul_out(slot, grad.reshape(-1), scale_);
+  } else if (earlier.defined()) {
+    torch::mul_out(slot, earlier.reshape(-1), scale_);
+  } else {
+    slot.zero_();
+  }
+  filled_[k] = true;
+}
+
+void GradientReducer::on_gradient(size_t k, const torch::Tensor& grad) {
+  if (!sync_) return;
+  torch::NoGradGuard no_grad;
+  fill_slot(k, grad);
+  Bucket& bucket = buckets_[bucket_of_[k]];
+  if (--bucket.pending == 0) mark_ready(bucket);
+}
+
+void GradientReducer::mark_ready(Bucket& bucket) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bucket.ready = true;
+  }
+  changed_.notify_all();
+}
+
+void GradientReducer::communication_loop() {
+  while (true) {
+    Bucket* bucket = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      // Buckets are reduced strictly in index order, the same on every rank.
+      changed_.wait(lock, [this] {
+        return stopping_ || (active_ && buckets_[next_bucket_].ready);
+      });
+      if (stopping_) return;
+      bucket = &buckets_[next_bucket_];
+    }
+    const auto start = Clock::now();
+    try {
+      comm_.all_reduce(bucket->flat, launcher::ReduceOp::kSum);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats_.allreduce_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      if (error_ || ++next_bucket_ == buckets_.size()) active_ = false;
+    }
+    changed_.notify_all();
+  }
+}
+
+void GradientReducer::finish() {
+  if (!sync_) return;
+  torch::NoGradGuard no_grad;
+  // Parameters that took no part in this backward still contribute (zeros or their
+  // accumulated gradient), so every rank reduces every bucket.
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    if (filled_[k]) continue;
+    fill_slot(k, torch::Tensor());
+    Bucket& bucket = buckets_[bucket_of_[k]];
+    if (--bucket.pending == 0) mark_ready(bucket);
+  }
+  const auto start = Clock::now();
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !active_; });
+    stats_.exposed_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    if (error_) {
+      auto error = error_;
+      error_ = nullptr;
+      std::rethrow_exception(error);
+    }
+  }
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    torch::Tensor& p = parameters_[k];
+    const Bucket& bucket = buckets_[bucket_of_[k]];
+    const torch::Tensor averaged =
+        bucket.flat.narrow(0, bucket.offsets[slot_of_[k]], p.numel()).view_as(p);
+    if (p.grad().defined()) {
+      p.mutable_grad().copy_(averaged);
+    } else {
+      p.mutable_grad() = averaged.clone();
+    }
+  }
+  sync_ = false;
+}
+
+}  // namespace dunet::trainer

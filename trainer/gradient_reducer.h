@@ -1,0 +1,83 @@
+// Data-parallel gradient averaging in the shape of PyTorch DDP's reducer: gradients are packed
+// into buckets (a small first one, then `bucket_bytes`), in an order fixed at construction
+// and identical on every rank; each bucket's all-reduce starts on a communication thread as
+// soon as autograd has produced all its gradients, so communication overlaps the rest of
+// backward. See Note [Gradient buckets] in docs/design.md.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "launcher/communicator.h"
+
+namespace dunet::trainer {
+
+struct ReducerStats {
+  double allreduce_seconds = 0;  // time the communication thread spent in all-reduces
+  double exposed_seconds = 0;    // time the training thread waited for them after backward
+  int64_t num_buckets = 0;
+  int64_t bucket_bytes = 0;
+  // Share of all-reduce time hidden behind backward.
+  double hidden_fraction() const {
+    return allreduce_seconds > 0 ? std::max(0.0, 1.0 - exposed_seconds / allreduce_seconds) : 0;
+  }
+};
+
+class GradientReducer {
+ public:
+  GradientReducer(std::vector<torch::Tensor> parameters, launcher::Communicator& comm,
+                  int64_t bucket_bytes, int64_t first_bucket_bytes = int64_t{1} << 20);
+  ~GradientReducer();
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
+  // Call before each backward. `sync` = false for the micro-batches of a gradient
+  // accumulation that are not the last: their gradients only accumulate locally.
+  void prepare_for_backward(bool sync);
+  // Call after backward: waits for every bucket and writes the averaged gradients (the sum
+  // over micro-batches, averaged over ranks) into the parameters' .grad.
+  void finish();
+
+  const ReducerStats& stats() const { return stats_; }
+  void reset_stats();
+
+ private:
+  struct Bucket {
+    std::vector<size_t> parameters;  // indices into parameters_
+    std::vector<int64_t> offsets;    // element offset of each parameter in `flat`
+    torch::Tensor flat;
+    int64_t pending = 0;
+    bool ready = false;
+  };
+
+  void on_gradient(size_t parameter, const torch::Tensor& grad);
+  void fill_slot(size_t parameter, const torch::Tensor& grad);
+  void mark_ready(Bucket& bucket);
+  void communication_loop();
+
+  std::vector<torch::Tensor> parameters_;
+  std::vector<unsigned> hook_handles_;
+  std::vector<size_t> bucket_of_;  // parameter -> bucket
+  std::vector<size_t> slot_of_;    // parameter -> position within its bucket
+  std::vector<bool> filled_;       // parameter's slot holds this step's gradient
+  std::vector<Bucket> buckets_;
+  launcher::Communicator& comm_;
+  double scale_;  // 1 / world size, applied while copying into the bucket
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool sync_ = false;
+  bool active_ = false;  // a round of bucket all-reduces is in progress
+  size_t next_bucket_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+  ReducerStats stats_;
+};
+
+}  // namespace dunet::trainer
