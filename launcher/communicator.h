@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ class Communicator {
   virtual std::vector<int64_t> all_gather(int64_t value) = 0;
   // Sum of small CPU values over all ranks (metric counts, flags).
   virtual std::vector<double> all_reduce_sum(const std::vector<double>& values) = 0;
+  // A communicator over the same processes whose collectives are ordered independently of
+  // this one's (MPI_Comm_dup), e.g. for a communication thread. Collective: all ranks call it.
+  virtual std::unique_ptr<Communicator> duplicate() = 0;
 
   bool is_root() const { return rank() == 0; }
 };

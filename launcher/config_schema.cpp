@@ -38,7 +38,7 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
           c.model.base_channels);
   v.field({"model", "depth", "number of down and up steps", 1, 8}, c.model.depth);
   v.field({"model", "norm", "normalisation after each 3x3 convolution", {}, {},
-           {"batch", "none"}},
+           {"batch", "sync_batch", "none"}},
           c.model.norm);
 
   v.section("train", "Optimisation");
@@ -88,6 +88,9 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.section("dist", "Communication between training processes");
   v.field({"dist", "backend", "all-reduce backend", {}, {}, {"auto", "mpi", "nccl", "local"}},
           c.dist.backend);
+  v.field({"dist", "device", "where each process computes: auto = cuda:<local rank> if "
+           "LibTorch sees GPUs, else cpu", {}, {}, {"auto", "cpu", "cuda"}},
+          c.dist.device);
   v.field({"dist", "bucket_mb", "gradient bucket size in MiB", 1, 4096}, c.dist.bucket_mb);
   v.field({"dist", "timeout_s", "a collective slower than this aborts the run", 1, 86400},
           c.dist.timeout_s);

@@ -9,6 +9,7 @@ namespace dunet::launcher {
 
 struct DistConfig {
   std::string backend = "auto";  // auto | mpi | nccl | local
+  std::string device = "auto";   // auto (cuda:<local rank> when LibTorch sees GPUs) | cpu | cuda
   int64_t bucket_mb = 25;        // gradient bucket size for the all-reduce
   int64_t timeout_s = 300;       // a collective that takes longer aborts the run
 };

@@ -21,6 +21,9 @@ class LocalCommunicator final : public Communicator {
   std::vector<double> all_reduce_sum(const std::vector<double>& values) override {
     return values;
   }
+  std::unique_ptr<Communicator> duplicate() override {
+    return std::make_unique<LocalCommunicator>();
+  }
 };
 
 }  // namespace dunet::launcher

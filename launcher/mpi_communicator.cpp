@@ -37,12 +37,19 @@ constexpr int64_t kMaxChunkElements = int64_t{1} << 30;
 }  // namespace
 
 MpiCommunicator::MpiCommunicator(const MpiWorld& world)
-    : rank_(world.rank()),
-      size_(world.size()),
-      local_rank_(world.local_rank()),
-      local_size_(world.local_size()) {
-  DUNET_MPI_CHECK(MPI_Comm_dup(world.comm(), &comm_));
+    : MpiCommunicator(world.comm(), world.local_rank(), world.local_size()) {}
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, int local_rank, int local_size)
+    : local_rank_(local_rank), local_size_(local_size) {
+  DUNET_MPI_CHECK(MPI_Comm_dup(comm, &comm_));
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  DUNET_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  DUNET_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+}
+
+std::unique_ptr<Communicator> MpiCommunicator::duplicate() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::make_unique<MpiCommunicator>(comm_, local_rank_, local_size_);
 }
 
 MpiCommunicator::~MpiCommunicator() {

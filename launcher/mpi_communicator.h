@@ -17,6 +17,8 @@ class MpiCommunicator final : public Communicator {
   // `world` must outlive the communicator. Uses a duplicate of its communicator, so dunet's
   // collectives never mix with other MPI traffic.
   explicit MpiCommunicator(const MpiWorld& world);
+  // Over a duplicate of `comm`, with the given node-local placement.
+  MpiCommunicator(MPI_Comm comm, int local_rank, int local_size);
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -30,6 +32,7 @@ class MpiCommunicator final : public Communicator {
   void barrier() override;
   std::vector<int64_t> all_gather(int64_t value) override;
   std::vector<double> all_reduce_sum(const std::vector<double>& values) override;
+  std::unique_ptr<Communicator> duplicate() override;
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;

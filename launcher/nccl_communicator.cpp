@@ -127,6 +127,10 @@ std::vector<int64_t> NcclCommunicator::all_gather(int64_t value) {
   return bootstrap_.all_gather(value);
 }
 
+std::unique_ptr<Communicator> NcclCommunicator::duplicate() {
+  return std::make_unique<NcclCommunicator>(bootstrap_);
+}
+
 std::vector<double> NcclCommunicator::all_reduce_sum(const std::vector<double>& values) {
   return bootstrap_.all_reduce_sum(values);
 }

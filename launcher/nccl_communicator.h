@@ -34,6 +34,7 @@ class NcclCommunicator final : public Communicator {
   void barrier() override;
   std::vector<int64_t> all_gather(int64_t value) override;
   std::vector<double> all_reduce_sum(const std::vector<double>& values) override;
+  std::unique_ptr<Communicator> duplicate() override;
 
  private:
   struct State;  // CUDA and NCCL handles, kept out of this header

@@ -12,7 +12,7 @@ struct ModelConfig {
   int64_t out_channels = 1;
   int64_t base_channels = 64;  // channels after the first DoubleConv; doubled per down step
   int64_t depth = 4;           // number of down (and up) steps
-  std::string norm = "batch";  // batch | none
+  std::string norm = "batch";  // batch | sync_batch (statistics over all processes) | none
 };
 
 }  // namespace dunet::model

@@ -1,16 +1,18 @@
 #include "model/unet.h"
 
 #include "core/error.h"
+#include "model/sync_batch_norm.h"
 
 namespace dunet::model {
 
 namespace nn = torch::nn;
 
-DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, bool batch_norm) {
+DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm norm) {
   body_ = nn::Sequential();
   for (const int64_t in : {in_channels, out_channels}) {
     body_->push_back(nn::Conv2d(nn::Conv2dOptions(in, out_channels, 3).padding(1)));
-    if (batch_norm) body_->push_back(nn::BatchNorm2d(out_channels));
+    if (norm == Norm::kBatch) body_->push_back(nn::BatchNorm2d(out_channels));
+    if (norm == Norm::kSyncBatch) body_->push_back(SyncBatchNorm(out_channels));
     body_->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
   }
   register_module("body", body_);
@@ -18,19 +20,19 @@ DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, bool b
 
 torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) { return body_->forward(x); }
 
-DownImpl::DownImpl(int64_t in_channels, int64_t out_channels, bool batch_norm)
-    : conv_(register_module("conv", DoubleConv(in_channels, out_channels, batch_norm))) {}
+DownImpl::DownImpl(int64_t in_channels, int64_t out_channels, Norm norm)
+    : conv_(register_module("conv", DoubleConv(in_channels, out_channels, norm))) {}
 
 std::pair<torch::Tensor, torch::Tensor> DownImpl::forward(const torch::Tensor& x) {
   torch::Tensor skip = conv_->forward(x);
   return {torch::max_pool2d(skip, /*kernel_size=*/2), skip};
 }
 
-UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, bool batch_norm)
+UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, Norm norm)
     : up_(register_module(
           "up", nn::ConvTranspose2d(
                     nn::ConvTranspose2dOptions(in_channels, in_channels / 2, 2).stride(2)))),
-      conv_(register_module("conv", DoubleConv(in_channels, out_channels, batch_norm))) {}
+      conv_(register_module("conv", DoubleConv(in_channels, out_channels, norm))) {}
 
 torch::Tensor UpImpl::forward(const torch::Tensor& x, const torch::Tensor& skip) {
   return conv_->forward(torch::cat({skip, up_->forward(x)}, /*dim=*/1));
@@ -40,9 +42,7 @@ UNetImpl::UNetImpl(const ModelConfig& config) : config_(config) {
   DUNET_CHECK(config.depth >= 1 && config.base_channels >= 1 && config.in_channels >= 1 &&
                   config.out_channels >= 1,
               Error, "invalid UNet shape");
-  DUNET_CHECK(config.norm == "batch" || config.norm == "none", Error, "model.norm '",
-              config.norm, "' is not supported by this build; expected batch or none");
-  const bool batch_norm = config.norm == "batch";
+  const Norm batch_norm = parse_norm(config.norm);
   downs_ = register_module("downs", nn::ModuleList());
   ups_ = register_module("ups", nn::ModuleList());
   int64_t channels = config.in_channels;
@@ -90,6 +90,13 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& input) {
     x = x.narrow(2, 0, height).narrow(3, 0, width);
   }
   return x;
+}
+
+Norm parse_norm(const std::string& name) {
+  if (name == "batch") return Norm::kBatch;
+  if (name == "sync_batch") return Norm::kSyncBatch;
+  if (name == "none") return Norm::kNone;
+  throw Error("model.norm '" + name + "' is not supported; expected batch, sync_batch or none");
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

@@ -11,9 +11,14 @@
 
 namespace dunet::model {
 
+// batch: per-process BatchNorm; sync_batch: statistics over all processes
+// (sync_batch_norm.h); none: no normalisation.
+enum class Norm { kBatch, kSyncBatch, kNone };
+Norm parse_norm(const std::string& name);
+
 class DoubleConvImpl : public torch::nn::Module {
  public:
-  DoubleConvImpl(int64_t in_channels, int64_t out_channels, bool batch_norm);
+  DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm norm);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
@@ -23,7 +28,7 @@ TORCH_MODULE(DoubleConv);
 
 class DownImpl : public torch::nn::Module {
  public:
-  DownImpl(int64_t in_channels, int64_t out_channels, bool batch_norm);
+  DownImpl(int64_t in_channels, int64_t out_channels, Norm norm);
   // Returns (pooled map for the next level, pre-pool map for the skip connection).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
 
@@ -35,7 +40,7 @@ TORCH_MODULE(Down);
 class UpImpl : public torch::nn::Module {
  public:
   // in_channels -> in_channels/2 by the transpose conv; after the skip, DoubleConv to out.
-  UpImpl(int64_t in_channels, int64_t out_channels, bool batch_norm);
+  UpImpl(int64_t in_channels, int64_t out_channels, Norm norm);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& skip);
 
  private:

@@ -15,7 +15,7 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
       bucket_of_(parameters_.size()),
       slot_of_(parameters_.size()),
       filled_(parameters_.size(), false),
-      comm_(comm),
+      comm_(comm.duplicate()),
       scale_(1.0 / comm.size()) {
   // Autograd produces gradients roughly in reverse registration order, so bucket 0 holds the
   // last parameters and is ready first. The order depends only on the model: same on all ranks.
@@ -140,7 +140,7 @@ void GradientReducer::communication_loop() {
     }
     const auto start = Clock::now();
     try {
-      comm_.all_reduce(bucket->flat, launcher::ReduceOp::kSum);
+      comm_->all_reduce(bucket->flat, launcher::ReduceOp::kSum);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!error_) error_ = std::current_exception();

@@ -30,6 +30,7 @@ struct ReducerStats {
 
 class GradientReducer {
  public:
+  // Collective (duplicates `comm`): every rank constructs its reducer at the same point.
   GradientReducer(std::vector<torch::Tensor> parameters, launcher::Communicator& comm,
                   int64_t bucket_bytes, int64_t first_bucket_bytes = int64_t{1} << 20);
   ~GradientReducer();
@@ -66,7 +67,9 @@ class GradientReducer {
   std::vector<size_t> slot_of_;    // parameter -> position within its bucket
   std::vector<bool> filled_;       // parameter's slot holds this step's gradient
   std::vector<Bucket> buckets_;
-  launcher::Communicator& comm_;
+  // Its own communicator: bucket all-reduces on the communication thread never interleave
+  // with collectives the training thread issues meanwhile (sync BatchNorm, metrics).
+  std::unique_ptr<launcher::Communicator> comm_;
   double scale_;  // 1 / world size, applied while copying into the bucket
 
   std::mutex mutex_;

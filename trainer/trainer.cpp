@@ -14,6 +14,7 @@
 #include "launcher/config_writer.h"
 #include "launcher/progress.h"
 #include "model/loss.h"
+#include "model/sync_batch_norm.h"
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
 #include "trainer/gradient_reducer.h"
@@ -45,12 +46,24 @@ uint64_t state_digest(torch::nn::Module& model) {
   return h;
 }
 
-torch::Device select_device(int local_rank) {
-  if (torch::cuda::is_available()) {
-    return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count())};
-  }
-  return torch::kCPU;
+torch::Device select_device(const std::string& wanted, int local_rank) {
+  const bool cuda = torch::cuda::is_available();
+  DUNET_CHECK(wanted != "cuda" || cuda, ConfigError,
+              "dist.device = \"cuda\" but LibTorch sees no GPU (a CPU build of LibTorch, or no "
+              "device visible); use \"auto\" or \"cpu\"");
+  if (wanted == "cpu" || !cuda) return torch::kCPU;
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count())};
 }
+
+// Sync BatchNorm's statistics travel over the trainer's communicator.
+class CommunicatorStatsReducer final : public model::StatsAllReducer {
+ public:
+  explicit CommunicatorStatsReducer(launcher::Communicator& comm) : comm_(comm) {}
+  void sum(torch::Tensor& tensor) override { comm_.all_reduce(tensor, launcher::ReduceOp::kSum); }
+
+ private:
+  launcher::Communicator& comm_;
+};
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
                                                         model::UNet& model) {
@@ -141,7 +154,7 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                             comm.local_size());
   at::set_num_threads(threads);
-  s.device = select_device(comm.local_rank());
+  s.device = select_device(config.dist.device, comm.local_rank());
 
   s.train_set = std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));
   DUNET_CHECK(s.train_set->channels() == config.model.in_channels, ConfigError,
@@ -171,6 +184,9 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
   s.optimizer = make_optimizer(config.train, s.model);
   if (comm.size() > 1) {
     check_same_config_on_all_ranks(s.resolved_toml, comm);
+    if (config.model.norm == "sync_batch") {
+      model::set_stats_reducer(*s.model, std::make_shared<CommunicatorStatsReducer>(comm));
+    }
     s.reducer = std::make_unique<GradientReducer>(s.model->parameters(), comm,
                                                   config.dist.bucket_mb << 20);
   }

@@ -10,6 +10,7 @@
 #include "data/synth.h"
 #include "launcher/local_communicator.h"
 #include "launcher/mpi_communicator.h"
+#include "model/sync_batch_norm.h"
 #include "tests/mpi/mpi_test_world.h"
 #include "trainer/checkpoint.h"
 #include "trainer/trainer.h"
@@ -131,6 +132,72 @@ TEST(DataParallel, DistributedValidationEqualsSingleProcess) {
     EXPECT_EQ(totals.num_images, 6);
     EXPECT_DOUBLE_EQ(result.last_iou, totals.iou());
     EXPECT_DOUBLE_EQ(result.last_dice, totals.dice());
+  }
+  comm.barrier();
+}
+
+class MpiStatsReducer final : public model::StatsAllReducer {
+ public:
+  explicit MpiStatsReducer(launcher::Communicator& comm) : comm_(comm) {}
+  void sum(torch::Tensor& t) override { comm_.all_reduce(t, launcher::ReduceOp::kSum); }
+
+ private:
+  launcher::Communicator& comm_;
+};
+
+// Each rank holds 2 of the 2N samples: outputs, input gradients, parameter gradients (summed
+// over ranks) and running statistics equal single-process BatchNorm on all 2N.
+TEST(SyncBatchNorm, EqualsBatchNormOnTheWholeBatch) {
+  launcher::MpiCommunicator comm(world());
+  const int64_t n = comm.size(), r = comm.rank();
+  torch::manual_seed(11);  // the same full batch and upstream gradient on every rank
+  const torch::Tensor full = torch::randn({2 * n, 3, 5, 4}) * 2 + 1;
+  const torch::Tensor upstream = torch::randn({2 * n, 3, 5, 4});
+  const torch::Tensor weight = torch::rand({3}) + 0.5, bias = torch::randn({3});
+
+  torch::nn::BatchNorm2d reference(3);
+  reference->weight.data().copy_(weight);
+  reference->bias.data().copy_(bias);
+  torch::Tensor x_ref = full.clone().requires_grad_(true);
+  const torch::Tensor y_ref = reference->forward(x_ref);
+  (y_ref * upstream).sum().backward();
+
+  model::SyncBatchNorm sync(3);
+  sync->weight.data().copy_(weight);
+  sync->bias.data().copy_(bias);
+  sync->set_reducer(std::make_shared<MpiStatsReducer>(comm));
+  torch::Tensor x = full.narrow(0, 2 * r, 2).clone().requires_grad_(true);
+  const torch::Tensor y = sync->forward(x);
+  (y * upstream.narrow(0, 2 * r, 2)).sum().backward();
+
+  EXPECT_TRUE(torch::allclose(y, y_ref.narrow(0, 2 * r, 2), 1e-5, 1e-5))
+      << "rank " << r;
+  EXPECT_TRUE(torch::allclose(x.grad(), x_ref.grad().narrow(0, 2 * r, 2), 1e-4, 1e-5))
+      << "rank " << r;
+  torch::Tensor dw = sync->weight.grad().clone(), db = sync->bias.grad().clone();
+  comm.all_reduce(dw, launcher::ReduceOp::kSum);
+  comm.all_reduce(db, launcher::ReduceOp::kSum);
+  EXPECT_TRUE(torch::allclose(dw, reference->weight.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(db, reference->bias.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(sync->running_mean, reference->running_mean, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(sync->running_var, reference->running_var, 1e-5, 1e-6));
+}
+
+TEST(DataParallel, SyncBatchNormTrainingEqualsOneProcessWithTheWholeBatch) {
+  launcher::MpiCommunicator comm(world());
+  testing::SharedTempDir dir(comm);
+  make_data(dir.path(), comm);
+  const auto distributed = small_run(dir.path(), "sync", 2, "sync_batch");
+  const FitResult result = Trainer(distributed, comm).fit({"never"});
+  const auto digests = comm.all_gather(static_cast<int64_t>(result.state_digest));
+  for (size_t r = 1; r < digests.size(); ++r) EXPECT_EQ(digests[r], digests[0]) << "rank " << r;
+  if (comm.is_root()) {
+    launcher::LocalCommunicator local;
+    const auto single = small_run(dir.path(), "single", 2 * comm.size(), "sync_batch");
+    Trainer(single, local).fit({"never"});
+    model::UNet a = load_final(dir / "sync", distributed.model);
+    model::UNet b = load_final(dir / "single", single.model);
+    EXPECT_LT(relative_difference(a, b), 1e-5);
   }
   comm.barrier();
 }
