@@ -11,5 +11,6 @@ void add_prepare_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_infer_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace dunet::apps

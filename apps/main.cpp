@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   dunet::apps::add_train_command(app);
   dunet::apps::add_infer_command(app);
   dunet::apps::add_config_command(app);
+  dunet::apps::add_bench_command(app);
   dunet::launcher::setup_logging(0, 1);
   try {
     app.parse(argc, argv);

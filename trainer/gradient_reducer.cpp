@@ -8,6 +8,22 @@ namespace dunet::trainer {
 
 using Clock = std::chrono::steady_clock;
 
+class GradientReducer::AccumulatedHook final : public torch::autograd::FunctionPostHook {
+ public:
+  AccumulatedHook(GradientReducer* reducer, size_t k) : reducer_(reducer), k_(k) {}
+  torch::autograd::variable_list operator()(
+      const torch::autograd::variable_list& outputs,
+      const torch::autograd::variable_list& /*inputs*/) override {
+    reducer_->on_accumulated(k_);
+    return outputs;
+  }
+
+ private:
+  GradientReducer* reducer_;
+  size_t k_;
+};
+
+
 GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
                                  launcher::Communicator& comm, int64_t bucket_bytes,
                                  int64_t first_bucket_bytes)
@@ -53,9 +69,16 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
   stats_.num_buckets = static_cast<int64_t>(buckets_.size());
   stats_.bucket_bytes = bucket_bytes;
 
+  torch::NoGradGuard no_grad;
   for (size_t k = 0; k < parameters_.size(); ++k) {
-    hook_handles_.push_back(parameters_[k].register_hook(
-        [this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
+    const Bucket& bucket = buckets_[bucket_of_[k]];
+    views_.push_back(bucket.flat.narrow(0, bucket.offsets[slot_of_[k]], parameters_[k].numel())
+                         .view_as(parameters_[k]));
+    if (parameters_[k].grad().defined()) views_[k].copy_(parameters_[k].grad());
+    parameters_[k].mutable_grad() = views_[k];
+    accumulators_.push_back(torch::autograd::impl::grad_accumulator(parameters_[k]));
+    hook_keys_.push_back(
+        accumulators_[k]->add_post_hook(std::make_unique<AccumulatedHook>(this, k)));
   }
   thread_ = std::thread([this] { communication_loop(); });
 }
@@ -67,14 +90,18 @@ GradientReducer::~GradientReducer() {
   }
   changed_.notify_all();
   thread_.join();
-  for (size_t k = 0; k < parameters_.size(); ++k) {
-    parameters_[k].remove_hook(hook_handles_[k]);
-  }
+  for (size_t k = 0; k < accumulators_.size(); ++k) accumulators_[k]->del_post_hook(hook_keys_[k]);
 }
 
 void GradientReducer::reset_stats() {
   stats_.allreduce_seconds = 0;
   stats_.exposed_seconds = 0;
+}
+
+void GradientReducer::zero_grad() {
+  for (auto& p : parameters_) {
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  }
 }
 
 void GradientReducer::prepare_for_backward(bool sync) {
@@ -91,29 +118,26 @@ void GradientReducer::prepare_for_backward(bool sync) {
   active_ = !buckets_.empty();
 }
 
-void GradientReducer::fill_slot(size_t k, const torch::Tensor& grad) {
-  Bucket& bucket = buckets_[bucket_of_[k]];
-  const torch::Tensor& p = parameters_[k];
-  torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[slot_of_[k]], p.numel());
-  // .grad still holds the earlier micro-batches of an accumulation (autograd adds `grad`
-  // to it after this hook), so the bucket gets their sum; scaled once by 1/world here.
-  const torch::Tensor& earlier = p.grad();
-  if (earlier.defined() && grad.defined()) {
-    torch::add_out(slot, earlier.reshape(-1), grad.reshape(-1)).mul_(scale_);
-  } else if (grad.defined()) {
-    torch::mul_out(slot, grad.reshape(-1), scale_);
-  } else if (earlier.defined()) {
-    torch::mul_out(slot, earlier.reshape(-1), scale_);
-  } else {
-    slot.zero_();
+void GradientReducer::finalize_slot(size_t k) {
+  torch::Tensor& p = parameters_[k];
+  const torch::Tensor& grad = p.grad();
+  if (!grad.defined() || grad.data_ptr() != views_[k].data_ptr()) {
+    // .grad was replaced (set to None, or by other code): bring it back into the bucket.
+    if (grad.defined()) {
+      views_[k].copy_(grad);
+    } else {
+      views_[k].zero_();
+    }
+    p.mutable_grad() = views_[k];
   }
+  views_[k].mul_(scale_);  // averaging: the all-reduce sums
   filled_[k] = true;
 }
 
-void GradientReducer::on_gradient(size_t k, const torch::Tensor& grad) {
-  if (!sync_) return;
+void GradientReducer::on_accumulated(size_t k) {
+  if (!sync_ || filled_[k]) return;
   torch::NoGradGuard no_grad;
-  fill_slot(k, grad);
+  finalize_slot(k);
   Bucket& bucket = buckets_[bucket_of_[k]];
   if (--bucket.pending == 0) mark_ready(bucket);
 }
@@ -161,33 +185,20 @@ void GradientReducer::finish() {
   // accumulated gradient), so every rank reduces every bucket.
   for (size_t k = 0; k < parameters_.size(); ++k) {
     if (filled_[k]) continue;
-    fill_slot(k, torch::Tensor());
+    finalize_slot(k);
     Bucket& bucket = buckets_[bucket_of_[k]];
     if (--bucket.pending == 0) mark_ready(bucket);
   }
   const auto start = Clock::now();
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [this] { return !active_; });
-    stats_.exposed_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    if (error_) {
-      auto error = error_;
-      error_ = nullptr;
-      std::rethrow_exception(error);
-    }
-  }
-  for (size_t k = 0; k < parameters_.size(); ++k) {
-    torch::Tensor& p = parameters_[k];
-    const Bucket& bucket = buckets_[bucket_of_[k]];
-    const torch::Tensor averaged =
-        bucket.flat.narrow(0, bucket.offsets[slot_of_[k]], p.numel()).view_as(p);
-    if (p.grad().defined()) {
-      p.mutable_grad().copy_(averaged);
-    } else {
-      p.mutable_grad() = averaged.clone();
-    }
-  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return !active_; });
+  stats_.exposed_seconds += std::chrono::duration<double>(Clock::now() - start).count();
   sync_ = false;
+  if (error_) {
+    auto error = error_;
+    error_ = nullptr;
+    std::rethrow_exception(error);
+  }
 }
 
 }  // namespace dunet::trainer

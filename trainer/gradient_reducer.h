@@ -1,8 +1,9 @@
-// Data-parallel gradient averaging in the shape of PyTorch DDP's reducer: gradients are packed
-// into buckets (a small first one, then `bucket_bytes`), in an order fixed at construction
-// and identical on every rank; each bucket's all-reduce starts on a communication thread as
-// soon as autograd has produced all its gradients, so communication overlaps the rest of
-// backward. See Note [Gradient buckets] in docs/design.md.
+// Data-parallel gradient averaging in the shape of PyTorch DDP's reducer: gradients live in
+// buckets (a small first one, then `bucket_bytes`; each parameter's .grad is a view into its
+// bucket, so autograd accumulates straight into it), in an order fixed at construction and
+// identical on every rank; each bucket's all-reduce starts on a communication thread as soon
+// as autograd has produced all its gradients, so communication overlaps the rest of backward.
+// See Note [Gradient buckets] in docs/design.md.
 #pragma once
 
 #include <torch/torch.h>
@@ -40,9 +41,12 @@ class GradientReducer {
   // Call before each backward. `sync` = false for the micro-batches of a gradient
   // accumulation that are not the last: their gradients only accumulate locally.
   void prepare_for_backward(bool sync);
-  // Call after backward: waits for every bucket and writes the averaged gradients (the sum
-  // over micro-batches, averaged over ranks) into the parameters' .grad.
+  // Call after backward: waits for every bucket; the parameters' .grad then hold the sum over
+  // micro-batches averaged over ranks.
   void finish();
+  // Zeroes every gradient in place (keeps .grad a view into the buckets; use this instead of
+  // Optimizer::zero_grad).
+  void zero_grad();
 
   const ReducerStats& stats() const { return stats_; }
   void reset_stats();
@@ -56,13 +60,19 @@ class GradientReducer {
     bool ready = false;
   };
 
-  void on_gradient(size_t parameter, const torch::Tensor& grad);
-  void fill_slot(size_t parameter, const torch::Tensor& grad);
+  class AccumulatedHook;
+  // Runs after autograd accumulated parameter `k`'s gradient (into its bucket view).
+  void on_accumulated(size_t k);
+  // Makes .grad the bucket view again if someone replaced it, then scales it by 1/world.
+  void finalize_slot(size_t k);
   void mark_ready(Bucket& bucket);
   void communication_loop();
 
   std::vector<torch::Tensor> parameters_;
-  std::vector<unsigned> hook_handles_;
+  std::vector<torch::Tensor> views_;  // parameter-shaped views into the buckets
+  // Held so that autograd keeps using the accumulators our hooks are attached to.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<uintptr_t> hook_keys_;
   std::vector<size_t> bucket_of_;  // parameter -> bucket
   std::vector<size_t> slot_of_;    // parameter -> position within its bucket
   std::vector<bool> filled_;       // parameter's slot holds this step's gradient

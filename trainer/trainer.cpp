@@ -259,9 +259,16 @@ FitResult Trainer::fit(const FitOptions& options) {
     spdlog::info("training complete: epochs={} global_step={} best_iou={} peak_rss_mb={}",
                  s.state.epoch, s.state.global_step, fixed(s.state.best_iou, 5), peak_mb);
   } else {
-    spdlog::info("stopped at global_step={} (epoch {}, {} samples into it) peak_rss_mb={}; "
+    std::string comm_stats;
+    if (s.reducer) {
+      const ReducerStats& r = s.reducer->stats();
+      comm_stats = " allreduce_s=" + fixed(r.allreduce_seconds, 3) +
+                   " allreduce_hidden_pct=" + fixed(100.0 * r.hidden_fraction(), 1);
+    }
+    spdlog::info("stopped at global_step={} (epoch {}, {} samples into it) peak_rss_mb={}{}; "
                  "continue with --resume auto",
-                 s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch, peak_mb);
+                 s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch, peak_mb,
+                 comm_stats);
   }
   FitResult result;
   result.epochs_completed = s.state.epoch;
@@ -293,7 +300,13 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
     const double lr = learning_rate_at(
         config.train, static_cast<double>(epoch) + static_cast<double>(batch->step) / steps);
     set_learning_rate(*optimizer, lr);
-    if (micro == 0) optimizer->zero_grad();
+    if (micro == 0) {
+      if (reducer) {
+        reducer->zero_grad();  // keeps .grad a view into the buckets
+      } else {
+        optimizer->zero_grad();
+      }
+    }
     const bool last_micro = ++micro == config.train.grad_accum || batch->step + 1 == steps;
     const double loss_value = micro_step(*batch, /*sync=*/last_micro);
     loss_sum += loss_value;

@@ -90,7 +90,7 @@ TEST(GradientReducer, AveragesEveryElementAcrossBuckets) {
   EXPECT_EQ(reducer.stats().num_buckets, 3);
   const double n = comm.size();
   for (int round = 0; round < 3; ++round) {
-    net->zero_grad();
+    reducer.zero_grad();
     torch::Tensor loss = torch::zeros({});
     for (const auto& p : net->parameters()) loss = loss + p.sum();
     reducer.prepare_for_backward(true);
@@ -102,13 +102,23 @@ TEST(GradientReducer, AveragesEveryElementAcrossBuckets) {
     }
   }
   EXPECT_GT(reducer.stats().allreduce_seconds, 0.0);
+  // .grad replaced behind the reducer's back (set to None): still averaged correctly.
+  for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+  torch::Tensor loss = torch::zeros({});
+  for (const auto& p : net->parameters()) loss = loss + p.sum();
+  reducer.prepare_for_backward(true);
+  (loss * (comm.rank() + 1.0)).backward();
+  reducer.finish();
+  for (const auto& p : net->parameters()) {
+    EXPECT_TRUE(torch::allclose(p.grad(), torch::full_like(p, (n + 1) / 2)));
+  }
 }
 
 TEST(GradientReducer, AccumulatesMicroBatchesAndSyncsOnTheLast) {
   MpiCommunicator comm(world());
   torch::nn::Linear net(8, 3);
   trainer::GradientReducer reducer(net->parameters(), comm, 64);
-  net->zero_grad();
+  reducer.zero_grad();
   for (int micro = 0; micro < 3; ++micro) {
     reducer.prepare_for_backward(/*sync=*/micro == 2);
     ((net->weight.sum() + net->bias.sum()) * (comm.rank() + 1.0)).backward();
