@@ -31,8 +31,18 @@ void check_tensor(const at::Tensor& t, const char* op) {
   DUNET_CHECK(t.is_contiguous(), CommError, "MPI ", op, ": tensor must be contiguous");
 }
 
-// MPI counts are int: split larger tensors into chunks so 64-bit sizes work.
-constexpr int64_t kMaxChunkElements = int64_t{1} << 30;
+// MPI counts are int: calls `fn(pointer, count)` on chunks of at most 2^30 elements, so that
+// 64-bit sizes work.
+template <typename Fn>
+void for_each_chunk(at::Tensor& tensor, Fn&& fn) {
+  constexpr int64_t kMaxChunkElements = int64_t{1} << 30;
+  auto* base = static_cast<char*>(tensor.data_ptr());
+  const auto element_bytes = static_cast<int64_t>(tensor.element_size());
+  for (int64_t offset = 0; offset < tensor.numel(); offset += kMaxChunkElements) {
+    fn(base + offset * element_bytes,
+       static_cast<int>(std::min(kMaxChunkElements, tensor.numel() - offset)));
+  }
+}
 
 }  // namespace
 
@@ -61,15 +71,11 @@ MpiCommunicator::~MpiCommunicator() {
 void MpiCommunicator::all_reduce(at::Tensor& tensor, ReduceOp op) {
   check_tensor(tensor, "all_reduce");
   const MPI_Datatype type = mpi_type(tensor);
-  auto* base = static_cast<char*>(tensor.data_ptr());
-  const int64_t element_bytes = static_cast<int64_t>(tensor.element_size());
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (int64_t offset = 0; offset < tensor.numel(); offset += kMaxChunkElements) {
-      const auto count = static_cast<int>(std::min(kMaxChunkElements, tensor.numel() - offset));
-      DUNET_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + offset * element_bytes, count, type,
-                                    MPI_SUM, comm_));
-    }
+    for_each_chunk(tensor, [&](void* data, int count) {
+      DUNET_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, comm_));
+    });
   }
   if (op == ReduceOp::kAverage) tensor.div_(size_);
 }
@@ -77,13 +83,10 @@ void MpiCommunicator::all_reduce(at::Tensor& tensor, ReduceOp op) {
 void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
   check_tensor(tensor, "broadcast");
   const MPI_Datatype type = mpi_type(tensor);
-  auto* base = static_cast<char*>(tensor.data_ptr());
-  const int64_t element_bytes = static_cast<int64_t>(tensor.element_size());
   std::lock_guard<std::mutex> lock(mutex_);
-  for (int64_t offset = 0; offset < tensor.numel(); offset += kMaxChunkElements) {
-    const auto count = static_cast<int>(std::min(kMaxChunkElements, tensor.numel() - offset));
-    DUNET_MPI_CHECK(MPI_Bcast(base + offset * element_bytes, count, type, root, comm_));
-  }
+  for_each_chunk(tensor, [&](void* data, int count) {
+    DUNET_MPI_CHECK(MPI_Bcast(data, count, type, root, comm_));
+  });
 }
 
 void MpiCommunicator::barrier() {
