@@ -10,13 +10,15 @@ ROOT=$(pwd)
 BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
 
 # LibTorch CPU with OpenBLAS (the default reference BLAS trains ~3x slower), MPI, serial
-# thread-safe HDF5, TOML++, spdlog, CLI11, OpenCV, GoogleTest, and the build tools.
+# thread-safe HDF5, TOML++, spdlog, CLI11, OpenCV, GoogleTest, the build tools, and SLURM with
+# munge for `dunet submit` and its tests (a local single-node cluster).
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
   libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev
   libopencv-dev
+  slurm-wlm munge
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

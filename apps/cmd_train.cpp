@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "apps/commands.h"
+#include "apps/exit_code.h"
 #include "apps/prepare_run.h"
 #include "core/error.h"
 #include "data/prepare.h"
@@ -13,6 +14,7 @@
 #include "launcher/config_writer.h"
 #include "launcher/logging.h"
 #include "launcher/process_group.h"
+#include "launcher/stop_signal.h"
 #include "trainer/trainer.h"
 
 namespace dunet::apps {
@@ -84,7 +86,14 @@ void run_train(const TrainArgs& args) {
   spdlog::debug("resolved config:\n{}", launcher::to_toml(config));
 
   trainer::Trainer trainer(config, comm);
+  launcher::install_stop_handlers();
   const trainer::FitResult result = trainer.fit({args.resume, args.max_steps});
+  if (result.stopped_by_signal != 0) {
+    spdlog::warn("stopped by signal {} after a checkpoint at global_step={}; continue with "
+                 "--resume auto (exit status {})",
+                 result.stopped_by_signal, result.global_step, kExitStoppedWithCheckpoint);
+    throw ExitCode{kExitStoppedWithCheckpoint};
+  }
   spdlog::info("done: epochs={} best_iou={:.5f} last_iou={:.5f} checkpoint={}",
                result.epochs_completed, result.best_iou, result.last_iou,
                result.last_checkpoint.string());

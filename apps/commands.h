@@ -12,5 +12,7 @@ void add_train_command(CLI::App& app);
 void add_infer_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_launch_command(CLI::App& app);
+void add_submit_command(CLI::App& app);
 
 }  // namespace dunet::apps

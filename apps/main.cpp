@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
+#include "apps/exit_code.h"
 #include "core/error.h"
 #include "launcher/logging.h"
 #include "launcher/process_group.h"
@@ -19,11 +20,15 @@ int main(int argc, char** argv) {
   dunet::apps::add_infer_command(app);
   dunet::apps::add_config_command(app);
   dunet::apps::add_bench_command(app);
+  dunet::apps::add_launch_command(app);
+  dunet::apps::add_submit_command(app);
   dunet::launcher::setup_logging(0, 1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const dunet::apps::ExitCode& e) {
+    return e.code;
   } catch (const dunet::Error& e) {
     spdlog::error("{}", e.what());
     dunet::launcher::abort_other_ranks(1);  // the other ranks would wait for this one forever

@@ -94,6 +94,25 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"dist", "bucket_mb", "gradient bucket size in MiB", 1, 4096}, c.dist.bucket_mb);
   v.field({"dist", "timeout_s", "a collective slower than this aborts the run", 1, 86400},
           c.dist.timeout_s);
+
+  v.section("slurm", "SLURM job of `dunet submit` (values are validated and shell-quoted)");
+  v.field({"slurm", "nodes", "nodes", 1, 100000}, c.slurm.nodes);
+  v.field({"slurm", "gpus_per_node", "GPUs per node; 0 = CPU job", 0, 64}, c.slurm.gpus_per_node);
+  v.field({"slurm", "tasks_per_node", "processes per node; 0 = one per GPU (1 on CPU)", 0, 1024},
+          c.slurm.tasks_per_node);
+  v.field({"slurm", "cpus_per_task", "CPU cores per process", 1, 1024}, c.slurm.cpus_per_task);
+  v.field({"slurm", "time", "time limit: [D-]HH:MM:SS, MM:SS or minutes"}, c.slurm.time);
+  v.field({"slurm", "partition", "partition; empty = the cluster's default"}, c.slurm.partition);
+  v.field({"slurm", "account", "account to charge; empty = your default"}, c.slurm.account);
+  v.field({"slurm", "qos", "quality of service; empty = default"}, c.slurm.qos);
+  v.field({"slurm", "extra_sbatch", "more #SBATCH options, e.g. [\"--constraint=a100\"]"},
+          c.slurm.extra_sbatch);
+  v.field({"slurm", "setup", "shell lines before training, e.g. [\"module load cuda\"]"},
+          c.slurm.setup);
+  v.field({"slurm", "signal_margin_s", "SIGUSR1 this long before the time limit (checkpoint)",
+           60, 86400},
+          c.slurm.signal_margin_s);
+  v.field({"slurm", "requeue", "requeue the job after a checkpoint-and-stop"}, c.slurm.requeue);
 }
 
 std::vector<std::pair<std::string, std::string>> cross_field_problems(const RunConfig& c) {

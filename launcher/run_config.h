@@ -7,6 +7,7 @@
 
 #include "data/data_config.h"
 #include "launcher/dist_config.h"
+#include "launcher/slurm_config.h"
 #include "model/model_config.h"
 #include "trainer/train_config.h"
 
@@ -26,6 +27,7 @@ struct RunConfig {
   trainer::ValidationConfig validation;
   trainer::CheckpointConfig checkpoint;
   DistConfig dist;
+  SlurmConfig slurm;
 };
 
 }  // namespace dunet::launcher

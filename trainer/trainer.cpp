@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "launcher/config_writer.h"
 #include "launcher/progress.h"
+#include "launcher/stop_signal.h"
 #include "model/loss.h"
 #include "model/sync_batch_norm.h"
 #include "model/unet.h"
@@ -134,8 +135,12 @@ struct Trainer::Impl {
   void log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s, double wait_fraction,
                          const model::MetricTotals* val) const;
   void resume(const std::string& mode);
-  // Returns false when it stopped early at `stop_after_global_step` (after a checkpoint).
+  // Returns false when it stopped early (after a checkpoint): at `stop_after_global_step` or
+  // because a rank received a stop signal.
   bool run_epoch(int64_t epoch, int64_t first_step, int64_t stop_after_global_step);
+  // All ranks agree (one small all-reduce) whether to stop after this step.
+  bool should_stop(int64_t stop_after_global_step);
+  int stopped_by_signal = 0;
   // Forward and backward of one micro-batch; gradients are averaged over ranks when `sync`.
   double micro_step(data::Batch& batch, bool sync);
   void save_checkpoint(bool is_best);
@@ -271,6 +276,7 @@ FitResult Trainer::fit(const FitOptions& options) {
                  comm_stats);
   }
   FitResult result;
+  result.stopped_by_signal = s.stopped_by_signal;
   result.epochs_completed = s.state.epoch;
   result.global_step = s.state.global_step;
   result.best_iou = s.state.best_iou;
@@ -296,6 +302,7 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
   auto window_start = epoch_start;
   int64_t window_steps = 0;
   int64_t micro = 0;  // micro-batches in the current gradient accumulation
+  bool stop = false;
   while (auto batch = loader->next()) {
     const double lr = learning_rate_at(
         config.train, static_cast<double>(epoch) + static_cast<double>(batch->step) / steps);
@@ -327,7 +334,8 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
       window_start = Clock::now();
       window_steps = 0;
     }
-    if (state.global_step == stop_after_global_step && batch->step + 1 < steps) {
+    stop = should_stop(stop_after_global_step);
+    if (stop && batch->step + 1 < steps) {
       bar.finish();
       average_buffers(*model, comm);
       save_checkpoint(/*is_best=*/false);
@@ -355,11 +363,25 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
                     loader->wait_seconds() / std::max(epoch_seconds, 1e-9), val ? &*val : nullptr);
 
   if (reducer) reducer->reset_stats();
-  const bool stop_now = state.global_step == stop_after_global_step;
+  const bool stop_now = stop;
   const bool checkpoint_due = state.epoch % config.checkpoint.every_epochs == 0 ||
                               state.epoch == config.train.epochs || stop_now;
   if (checkpoint_due) save_checkpoint(is_best);
   return !stop_now;
+}
+
+bool Trainer::Impl::should_stop(int64_t stop_after_global_step) {
+  const int signal = launcher::stop_signal();
+  const bool local = signal != 0 || state.global_step == stop_after_global_step;
+  if (comm.size() == 1) {
+    stopped_by_signal = signal;
+    return local;
+  }
+  // [ranks that want to stop, ranks that got a signal, sum of their signal numbers]
+  const auto agreed = comm.all_reduce_sum(
+      {local ? 1.0 : 0.0, signal != 0 ? 1.0 : 0.0, static_cast<double>(signal)});
+  if (agreed[1] > 0) stopped_by_signal = static_cast<int>(agreed[2] / agreed[1]);
+  return agreed[0] > 0;
 }
 
 double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {

@@ -20,6 +20,7 @@ struct FitResult {
   double last_loss = 0;
   std::filesystem::path last_checkpoint;
   uint64_t state_digest = 0;  // hash of this rank's parameters and buffers (equal on all ranks)
+  int stopped_by_signal = 0;  // a signal (SIGUSR1, SIGTERM, SIGINT) stopped the run early
 };
 
 struct FitOptions {

@@ -41,4 +41,21 @@ echo "ok: 2-rank training"
 expect_failure "ranks with different configs" "rank 1 runs another config than rank 0" \
   "$MPIEXEC" -n 1 "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' : \
              -n 1 "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' --set run.seed=9
+# `dunet launch`: Ctrl-C (SIGINT to the launcher) makes the ranks checkpoint and stop with
+# status 75; launching again resumes and ends with as many steps as an uninterrupted run.
+sed -e 's#runs/mpi#runs/launch#' -e 's/epochs = 2/epochs = 60/' run.toml > launch.toml
+"$DUNET" launch -n 2 --config launch.toml > launch1.log 2>&1 &
+launcher=$!
+for _ in $(seq 300); do grep -q "global_step=12 " runs/launch/train.log 2>/dev/null && break; sleep 0.1; done
+kill -INT $launcher
+set +e; wait $launcher; status=$?; set -e
+[ $status -eq 75 ] || fail "dunet launch exited $status after SIGINT, expected 75: $(tail -5 launch1.log)"
+grep -q "stopped by signal" launch1.log || fail "ranks did not report the stop"
+stopped_at=$(grep -o 'stopped at global_step=[0-9]*' runs/launch/train.log | tail -1 | cut -d= -f2)
+[ "$stopped_at" -lt 240 ] || fail "the run was not interrupted"
+sed -i 's/epochs = 60/epochs = 20/' launch.toml
+"$DUNET" launch -n 2 --config launch.toml > launch2.log 2>&1 || fail "relaunch failed: $(tail -5 launch2.log)"
+grep -q "resumed from" runs/launch/train.log || fail "relaunch did not resume"
+[ "$(json_field runs/launch/metrics.jsonl global_step)" = 80 ] || fail "expected 20 x 4 = 80 steps"
+echo "ok: dunet launch stopped at step $stopped_at on SIGINT (status 75) and resumed to 80 steps"
 echo "mpi cli: all checks passed"

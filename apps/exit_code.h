@@ -1,0 +1,14 @@
+// Exit statuses of `dunet` that scripts act on, and the exception that carries one to main().
+#pragma once
+
+namespace dunet::apps {
+
+// The run stopped early on a signal after writing a checkpoint: requeue or rerun it with
+// --resume auto (EX_TEMPFAIL from sysexits.h).
+inline constexpr int kExitStoppedWithCheckpoint = 75;
+
+struct ExitCode {
+  int code;
+};
+
+}  // namespace dunet::apps

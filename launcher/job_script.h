@@ -1,0 +1,34 @@
+// `dunet submit`: validates the [slurm] table, renders the sbatch script from
+// slurm/dunet.sbatch.in (compiled in), and submits it with `sbatch --parsable`.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "launcher/run_config.h"
+
+namespace dunet::launcher {
+
+// Throws ConfigError naming the [slurm] key and what was expected.
+void validate_slurm(const SlurmConfig& slurm);
+
+// Quotes a value for bash: 'text', with embedded quotes escaped.
+std::string shell_quote(const std::string& text);
+
+struct JobFiles {
+  std::filesystem::path script;  // <output_dir>/slurm/<run>.sbatch
+  std::filesystem::path config;  // <output_dir>/slurm/<run>.toml, the resolved config it trains
+  std::filesystem::path log;     // <output_dir>/slurm-<jobid>.out
+};
+
+// The script text for `config`, training with `dunet` (an absolute path) from `files.config`.
+std::string render_job_script(const RunConfig& config, const std::string& dunet,
+                              const JobFiles& files);
+
+// Where the files of `config`'s job go (absolute paths).
+JobFiles job_files(const RunConfig& config);
+
+// Runs `sbatch --parsable SCRIPT`; returns the job id or throws Error with sbatch's message.
+std::string submit_job(const std::filesystem::path& script);
+
+}  // namespace dunet::launcher

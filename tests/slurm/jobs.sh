@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Real SLURM jobs on the local test cluster (slurm/local_cluster.sh, started by CTest):
+# `dunet submit` of a 2-task run completes with a checkpoint and a validation IoU; the same
+# run sent USR1 mid-training checkpoints, requeues itself, resumes and ends with as many steps
+# as the uninterrupted job.
+# Usage: jobs.sh PATH_TO_DUNET
+source "$(dirname "$0")/../e2e/lib.sh"
+DUNET=$(realpath "$1")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+job_state() { scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+wait_done() {  # wait_done JOB TIMEOUT_S -> prints the final state
+  local end=$(( $(date +%s) + $2 )) st
+  while :; do
+    st=$(job_state "$1")
+    case "$st" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
+    [ "$(date +%s)" -lt "$end" ] || { st=WAIT_TIMEOUT; break; }
+    sleep 0.5
+  done
+  echo "$st"
+}
+submit() { "$DUNET" submit "$@" | awk '/^job /{print $2}'; }
+
+"$DUNET" synth --out png --count 40 --size 64x64 --seed 6
+"$DUNET" prepare --input png --out shards --shards 2 --val-fraction 0.2
+cat > base.toml <<'TOML'
+[run]
+name = "ci"
+[data]
+train = ["shards/train-*.h5"]
+val = ["shards/val-*.h5"]
+patch_size = 64
+[model]
+base_channels = 8
+depth = 3
+[train]
+epochs = 8
+batch_size = 2
+threads = 1
+log_every_steps = 1
+[slurm]
+tasks_per_node = 2
+time = "00:20:00"
+TOML
+steps_per_epoch=$(( 32 / (2 * 2) ))
+
+# 1. An uninterrupted job.
+job=$(submit base.toml --set 'run.output_dir="runs/full"')
+[ -n "$job" ] || fail "sbatch gave no job id"
+state=$(wait_done "$job" 600)
+[ "$state" = COMPLETED ] || fail "job $job ended $state: $(tail -20 runs/full/slurm-$job.out)"
+log=runs/full/slurm-$job.out
+grep -q "\[rank 1/2\]" $log || grep -q "processes=2" runs/full/train.log || fail "not 2 tasks"
+grep -q "val_iou=" $log || fail "no validation IoU in the job log"
+[ -f runs/full/checkpoints/best.pt ] || fail "no checkpoint"
+full_steps=$(json_field runs/full/metrics.jsonl global_step)
+[ "$full_steps" = $(( 8 * steps_per_epoch )) ] || fail "uninterrupted job made $full_steps steps"
+echo "ok: job $job completed, $full_steps steps, $(grep -o 'val_iou=[0-9.]*' $log | tail -1)"
+
+# 2. The same run, warned with USR1 (as before a time limit) once it is under way.
+job=$(submit base.toml --set 'run.output_dir="runs/pre"')
+log=runs/pre/slurm-$job.out
+for _ in $(seq 600); do grep -q "global_step=12 " $log 2>/dev/null && break; sleep 0.1; done
+grep -q "global_step=12 " $log || fail "job $job did not start training: $(cat $log)"
+scancel --signal=USR1 --batch "$job"
+for _ in $(seq 600); do [ "$(job_state "$job")" = PENDING ] && break; sleep 0.1; done
+[ "$(job_state "$job")" = PENDING ] || fail "job $job was not requeued: $(tail -20 $log)"
+# SLURM holds a requeued job for ~2 minutes (Reason=BeginTime); start it now, once the old
+# step's PMIx socket is gone.
+for _ in $(seq 100); do [ -e /var/spool/slurmd/stepd.slurm.pmix.$job.0 ] || break; sleep 0.1; done
+sleep 1
+scontrol update JobId="$job" StartTime=now
+state=$(wait_done "$job" 600)
+[ "$state" = COMPLETED ] || fail "requeued job $job ended $state: $(tail -20 $log)"
+grep -q "stopped by signal 10" $log || fail "the ranks did not stop on USR1"
+grep -q "requeueing $job" $log || fail "the job did not requeue itself"
+grep -q "resumed from" $log || fail "the requeued job did not resume"
+pre_steps=$(json_field runs/pre/metrics.jsonl global_step)
+[ "$pre_steps" = "$full_steps" ] || fail "interrupted job made $pre_steps steps, uninterrupted $full_steps"
+echo "ok: job $job checkpointed on USR1, requeued, resumed and made $pre_steps steps"
+echo "slurm jobs: all checks passed"
