@@ -6,6 +6,7 @@
 # Usage: jobs.sh PATH_TO_DUNET
 source "$(dirname "$0")/../e2e/lib.sh"
 DUNET=$(realpath "$1")
+DEMO_CONFIG=$(realpath "$(dirname "$0")/../../configs/demo.toml")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -25,6 +26,7 @@ submit() { "$DUNET" submit "$@" | awk '/^job /{print $2}'; }
 
 "$DUNET" synth --out png --count 40 --size 64x64 --seed 6
 "$DUNET" prepare --input png --out shards --shards 2 --val-fraction 0.2
+mkdir -p demo && ln -s ../shards demo/prepared  # where configs/demo.toml looks for its shards
 cat > base.toml <<'TOML'
 [run]
 name = "ci"
@@ -46,20 +48,27 @@ time = "00:20:00"
 TOML
 steps_per_epoch=$(( 32 / (2 * 2) ))
 
-# 1. An uninterrupted job.
-job=$(submit base.toml --set 'run.output_dir="runs/full"')
+# 1. The demo config as a 2-task job.
+job=$(submit "$DEMO_CONFIG" --set 'run.output_dir="runs/demo"' --set train.epochs=2 \
+      --set slurm.tasks_per_node=2 --set train.threads=1)
 [ -n "$job" ] || fail "sbatch gave no job id"
 state=$(wait_done "$job" 600)
-[ "$state" = COMPLETED ] || fail "job $job ended $state: $(tail -20 runs/full/slurm-$job.out)"
-log=runs/full/slurm-$job.out
-grep -q "\[rank 1/2\]" $log || grep -q "processes=2" runs/full/train.log || fail "not 2 tasks"
+log=runs/demo/slurm-$job.out
+[ "$state" = COMPLETED ] || fail "job $job ended $state: $(tail -20 $log)"
+grep -q "processes=2 backend=mpi" runs/demo/train.log || fail "not 2 tasks: $(cat $log)"
 grep -q "val_iou=" $log || fail "no validation IoU in the job log"
-[ -f runs/full/checkpoints/best.pt ] || fail "no checkpoint"
+[ -f runs/demo/checkpoints/best.pt ] || fail "no checkpoint"
+echo "ok: demo job $job completed with 2 tasks, $(grep -o 'val_iou=[0-9.]*' $log | tail -1)"
+
+# 2. An uninterrupted job, the reference for the preempted one.
+job=$(submit base.toml --set 'run.output_dir="runs/full"')
+state=$(wait_done "$job" 600)
+[ "$state" = COMPLETED ] || fail "job $job ended $state: $(tail -20 runs/full/slurm-$job.out)"
 full_steps=$(json_field runs/full/metrics.jsonl global_step)
 [ "$full_steps" = $(( 8 * steps_per_epoch )) ] || fail "uninterrupted job made $full_steps steps"
-echo "ok: job $job completed, $full_steps steps, $(grep -o 'val_iou=[0-9.]*' $log | tail -1)"
+echo "ok: job $job completed, $full_steps steps"
 
-# 2. The same run, warned with USR1 (as before a time limit) once it is under way.
+# 3. The same run, warned with USR1 (as before a time limit) once it is under way.
 job=$(submit base.toml --set 'run.output_dir="runs/pre"')
 log=runs/pre/slurm-$job.out
 for _ in $(seq 600); do grep -q "global_step=12 " $log 2>/dev/null && break; sleep 0.1; done
