@@ -14,5 +14,6 @@ void add_config_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_launch_command(CLI::App& app);
 void add_submit_command(CLI::App& app);
+void add_checkpoint_command(CLI::App& app);
 
 }  // namespace dunet::apps

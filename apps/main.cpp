@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   dunet::apps::add_bench_command(app);
   dunet::apps::add_launch_command(app);
   dunet::apps::add_submit_command(app);
+  dunet::apps::add_checkpoint_command(app);
   dunet::launcher::setup_logging(0, 1);
   try {
     app.parse(argc, argv);

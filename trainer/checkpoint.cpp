@@ -3,7 +3,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
+#include "trainer/durable_file.h"
 
 namespace dunet::trainer {
 
@@ -116,21 +119,6 @@ void check_same(const fs::path& path, const char* field, int64_t saved, int64_t 
               current, "; use a matching config or another checkpoint");
 }
 
-// Writes via a temp file in the same folder and renames it over `target` (atomic on POSIX).
-template <typename WriteFn>
-void write_atomically(const fs::path& target, WriteFn&& write) {
-  fs::create_directories(target.parent_path());
-  const fs::path temp = target.string() + ".tmp";
-  try {
-    write(temp);
-    fs::rename(temp, target);
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw CheckpointError("cannot write '" + target.string() + "': " + e.what());
-  }
-}
-
 }  // namespace
 
 void save_checkpoint(const fs::path& path, model::UNet& model, torch::optim::Optimizer* optimizer,
@@ -145,7 +133,10 @@ void save_checkpoint(const fs::path& path, model::UNet& model, torch::optim::Opt
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  write_atomically(path, [&archive](const fs::path& temp) { archive.save_to(temp.string()); });
+  write_durably(path, [&archive](const fs::path& temp) { archive.save_to(temp.string()); });
+  write_checksum(path, "format_version=" + std::to_string(meta.version) + "\nglobal_step=" +
+                           std::to_string(meta.global_step) + "\nworld_size=" +
+                           std::to_string(meta.world_size) + "\n");
 }
 
 CheckpointMeta read_checkpoint_meta(const fs::path& path) {
@@ -195,11 +186,12 @@ fs::path CheckpointStore::save(model::UNet& model, torch::optim::Optimizer& opti
   const fs::path path = path_for_step(meta.global_step);
   save_checkpoint(path, model, &optimizer, meta);
   if (is_best) {
-    write_atomically(best_path(), [&path](const fs::path& temp) {
+    write_durably(best_path(), [&path](const fs::path& temp) {
       fs::copy_file(path, temp, fs::copy_options::overwrite_existing);
     });
+    write_checksum(best_path());
   }
-  write_atomically(dir_ / kLatestMarker, [&path](const fs::path& temp) {
+  write_durably(dir_ / kLatestMarker, [&path](const fs::path& temp) {
     std::ofstream out(temp);
     out << path.filename().string() << "\n";
     out.close();
@@ -217,6 +209,32 @@ std::optional<fs::path> CheckpointStore::latest() const {
   DUNET_CHECK(fs::exists(path), CheckpointError, "'", (dir_ / kLatestMarker).string(),
               "' names '", name, "', which does not exist");
   return path;
+}
+
+std::optional<fs::path> CheckpointStore::latest_valid() const {
+  std::vector<fs::path> candidates;
+  std::error_code ignored;
+  std::ifstream in(dir_ / kLatestMarker);
+  std::string name;
+  if (in && std::getline(in, name) && !name.empty()) candidates.push_back(dir_ / name);
+  std::vector<fs::path> steps;
+  for (const auto& entry : fs::directory_iterator(dir_, ignored)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("step-", 0) == 0 && entry.path().extension() == ".pt") {
+      steps.push_back(entry.path());
+    }
+  }
+  std::sort(steps.rbegin(), steps.rend());  // newest first
+  candidates.insert(candidates.end(), steps.begin(), steps.end());
+  for (const auto& path : candidates) {
+    const Verification check = verify_checksum(path);
+    if (check.ok) return path;
+    if (fs::exists(path)) {
+      spdlog::warn("checkpoint '{}' is damaged ({}); trying an older one", path.string(),
+                   check.problem);
+    }
+  }
+  return std::nullopt;
 }
 
 bool CheckpointStore::empty() const {
@@ -238,7 +256,10 @@ void CheckpointStore::rotate(const fs::path& keep) {
   std::sort(steps.begin(), steps.end());  // zero-padded names sort by step
   const auto excess = static_cast<int64_t>(steps.size()) - keep_last_;
   for (int64_t i = 0; i < excess; ++i) {
-    if (steps[static_cast<size_t>(i)] != keep) fs::remove(steps[static_cast<size_t>(i)]);
+    const fs::path& old = steps[static_cast<size_t>(i)];
+    if (old == keep) continue;
+    fs::remove(old);
+    fs::remove(old.string() + ".sum");
   }
 }
 

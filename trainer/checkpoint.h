@@ -61,8 +61,11 @@ class CheckpointStore {
   std::filesystem::path save(model::UNet& model, torch::optim::Optimizer& optimizer,
                              const CheckpointMeta& meta, bool is_best);
 
-  // The checkpoint `latest` names, if any.
+  // The checkpoint `latest` names, if any (not verified).
   std::optional<std::filesystem::path> latest() const;
+  // The newest checkpoint whose checksum verifies: the one `latest` names, else the newest
+  // intact step file; damaged ones are reported and skipped.
+  std::optional<std::filesystem::path> latest_valid() const;
   bool empty() const;
 
  private:

@@ -18,6 +18,7 @@
 #include "model/sync_batch_norm.h"
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
+#include "trainer/durable_file.h"
 #include "trainer/gradient_reducer.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/tensor_sync.h"
@@ -218,9 +219,14 @@ void Trainer::Impl::resume(const std::string& mode) {
                 "' already holds checkpoints; choose another run.output_dir or use "
                 "--resume auto to continue that run");
   } else if (mode == "auto") {
-    from = store.latest();
+    from = store.latest_valid();
+    DUNET_CHECK(from || store.empty(), CheckpointError, "no intact checkpoint in '",
+                store.dir().string(), "' (all are damaged, see the warnings above)");
   } else {
     from = fs::path(mode);
+    const Verification check = verify_checksum(*from);
+    DUNET_CHECK(check.ok || !fs::exists(fs::path(mode + ".sum")), CheckpointError,
+                "checkpoint '", mode, "' is damaged: ", check.problem);
   }
   if (from) {
     const CheckpointMeta saved = load_checkpoint(*from, model, optimizer.get());

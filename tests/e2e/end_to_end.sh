@@ -51,6 +51,24 @@ grep -q "resumed from" resume.log || fail "did not resume"
 [ "$(json_field $metrics epoch)" = 13 ] || fail "resumed run did not log epoch 13"
 [ "$(json_field $metrics global_step)" = 117 ] || fail "expected 13 x 9 = 117 steps in total"
 
+# What a checkpoint holds, and whether it is intact.
+"$DUNET" checkpoint inspect runs/e2e/checkpoints/best.pt > inspect.txt
+grep -q "^checksum         ok" inspect.txt || fail "best.pt does not verify: $(cat inspect.txt)"
+grep -q "^model            in_channels=3 base_channels=8 depth=3" inspect.txt || fail "no model shape"
+grep -q "^\[train\]" inspect.txt || fail "the stored config is not shown"
+cp runs/e2e/checkpoints/best.pt damaged.pt && cp runs/e2e/checkpoints/best.pt.sum damaged.pt.sum
+truncate -s -1000 damaged.pt
+expect_failure "inspect a truncated checkpoint" "checksum NOT OK: truncated" "$DUNET" checkpoint inspect damaged.pt
+
+# A damaged latest checkpoint is reported and the newest intact one is used instead.
+latest=runs/e2e/checkpoints/$(cat runs/e2e/checkpoints/latest)
+truncate -s 100 "$latest"
+"$DUNET" train --config run.toml --epochs 14 > fallback.log 2>&1 || fail "$(tail -5 fallback.log)"
+grep -q "is damaged (truncated" fallback.log || fail "the damaged checkpoint was not reported"
+grep -q "resumed from runs/e2e/checkpoints/step-000000108.pt" fallback.log ||
+  fail "did not fall back to step 108: $(grep resumed fallback.log)"
+echo "ok: damaged latest checkpoint skipped, resumed from the one before"
+
 image=$(ls png/*/images/*.png | head -1)
 "$DUNET" infer --model runs/e2e/checkpoints/best.pt --image "$image" --out out/mask.png \
   --overlay out/overlay.png

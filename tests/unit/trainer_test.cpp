@@ -1,6 +1,8 @@
 // Checkpoints (round trip, mismatches, bad files), resume that ends with the same weights as
 // an uninterrupted run, the LR schedule, and inference on images of any size.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -9,6 +11,7 @@
 #include "launcher/local_communicator.h"
 #include "launcher/logging.h"
 #include "trainer/checkpoint.h"
+#include "trainer/durable_file.h"
 #include "trainer/inference.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/trainer.h"
@@ -138,6 +141,64 @@ TEST(Checkpoint, StoreKeepsTheLastKAndBest) {
   EXPECT_FALSE(fs::exists(store.path_for_step(2)));
   EXPECT_TRUE(fs::exists(store.path_for_step(3)));
   EXPECT_EQ(read_checkpoint_meta(store.best_path()).global_step, 2);
+}
+
+TEST(Checkpoint, DamagedLatestFallsBackToTheNewestIntactOne) {
+  testing::TempDir tmp;
+  model::UNet net(small_model());
+  torch::optim::SGD opt(net->parameters(), 0.1);
+  CheckpointStore store(tmp / "ckpt", 5);
+  CheckpointMeta meta;
+  meta.model = small_model();
+  for (int64_t step = 1; step <= 3; ++step) {
+    meta.global_step = step;
+    store.save(net, opt, meta, false);
+  }
+  EXPECT_TRUE(verify_checksum(store.path_for_step(3)).ok);
+  EXPECT_EQ(store.latest_valid(), store.path_for_step(3));
+
+  // Truncate the newest: the one before is used.
+  const auto bytes = fs::file_size(store.path_for_step(3));
+  fs::resize_file(store.path_for_step(3), bytes / 2);
+  EXPECT_NE(verify_checksum(store.path_for_step(3)).problem.find("truncated"), std::string::npos);
+  EXPECT_EQ(store.latest_valid(), store.path_for_step(2));
+
+  // Flip a byte in the middle of that one: same size, wrong checksum.
+  {
+    std::fstream f(store.path_for_step(2), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(store.path_for_step(2)) / 2));
+    f.put('\x5a');
+  }
+  EXPECT_NE(verify_checksum(store.path_for_step(2)).problem.find("checksum mismatch"),
+            std::string::npos);
+  EXPECT_EQ(store.latest_valid(), store.path_for_step(1));
+}
+
+TEST(Checkpoint, FailedWriteFailsClearlyAndKeepsEarlierOnes) {
+  testing::TempDir tmp;
+  model::UNet net(small_model());
+  torch::optim::SGD opt(net->parameters(), 0.1);
+  CheckpointStore store(tmp / "ckpt", 5);
+  CheckpointMeta meta;
+  meta.model = small_model();
+  meta.global_step = 1;
+  store.save(net, opt, meta, false);
+  // The write of step 2 fails half-way (its temp path is taken by a folder, as a full disk or a
+  // read-only folder would make it fail): a clear error, and step 1 stays the latest.
+  fs::create_directories(store.path_for_step(2).string() + ".tmp/blocker");
+  meta.global_step = 2;
+  try {
+    store.save(net, opt, meta, false);
+    FAIL() << "the save should have failed";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write '" + store.path_for_step(2).string()),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("earlier checkpoints are untouched"), std::string::npos);
+  }
+  EXPECT_FALSE(fs::exists(store.path_for_step(2)));
+  EXPECT_EQ(store.latest(), store.path_for_step(1));
+  EXPECT_EQ(store.latest_valid(), store.path_for_step(1));
 }
 
 TEST(LrSchedule, ValuesByHand) {
