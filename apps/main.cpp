@@ -8,6 +8,7 @@
 #include "apps/exit_code.h"
 #include "core/error.h"
 #include "launcher/logging.h"
+#include "launcher/mpi_world.h"
 #include "launcher/process_group.h"
 
 int main(int argc, char** argv) {
@@ -23,7 +24,9 @@ int main(int argc, char** argv) {
   dunet::apps::add_launch_command(app);
   dunet::apps::add_submit_command(app);
   dunet::apps::add_checkpoint_command(app);
-  dunet::launcher::setup_logging(0, 1);
+  // Errors before MPI is up (a bad config, say) still name the rank that had them.
+  const auto [rank, size] = dunet::launcher::MpiWorld::rank_from_launcher();
+  dunet::launcher::setup_logging(rank, size);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

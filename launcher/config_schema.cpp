@@ -66,6 +66,10 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"train", "threads", "CPU threads per process; 0 = cores / processes on the node", 0,
            1024},
           c.train.threads);
+  v.field({"train", "max_bad_steps",
+           "steps in a row with NaN/Inf loss or gradients (skipped) before the run stops", 1,
+           1000000},
+          c.train.max_bad_steps);
   v.field({"train", "log_every_steps", "steps between metric lines", 1, kIntMax},
           c.train.log_every_steps);
 

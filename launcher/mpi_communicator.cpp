@@ -46,11 +46,12 @@ void for_each_chunk(at::Tensor& tensor, Fn&& fn) {
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(const MpiWorld& world)
-    : MpiCommunicator(world.comm(), world.local_rank(), world.local_size()) {}
+MpiCommunicator::MpiCommunicator(const MpiWorld& world, CollectiveWatchdog* watchdog)
+    : MpiCommunicator(world.comm(), world.local_rank(), world.local_size(), watchdog) {}
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm, int local_rank, int local_size)
-    : local_rank_(local_rank), local_size_(local_size) {
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, int local_rank, int local_size,
+                                 CollectiveWatchdog* watchdog)
+    : local_rank_(local_rank), local_size_(local_size), watchdog_(watchdog) {
   DUNET_MPI_CHECK(MPI_Comm_dup(comm, &comm_));
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   DUNET_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
@@ -59,7 +60,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, int local_rank, int local_size)
 
 std::unique_ptr<Communicator> MpiCommunicator::duplicate() {
   std::lock_guard<std::mutex> lock(mutex_);
-  return std::make_unique<MpiCommunicator>(comm_, local_rank_, local_size_);
+  return std::make_unique<MpiCommunicator>(comm_, local_rank_, local_size_, watchdog_);
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -72,6 +73,7 @@ void MpiCommunicator::all_reduce(at::Tensor& tensor, ReduceOp op) {
   check_tensor(tensor, "all_reduce");
   const MPI_Datatype type = mpi_type(tensor);
   {
+    CollectiveWatchdog::Scope timed(watchdog_, "all_reduce");
     std::lock_guard<std::mutex> lock(mutex_);
     for_each_chunk(tensor, [&](void* data, int count) {
       DUNET_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, comm_));
@@ -83,6 +85,7 @@ void MpiCommunicator::all_reduce(at::Tensor& tensor, ReduceOp op) {
 void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
   check_tensor(tensor, "broadcast");
   const MPI_Datatype type = mpi_type(tensor);
+  CollectiveWatchdog::Scope timed(watchdog_, "broadcast");
   std::lock_guard<std::mutex> lock(mutex_);
   for_each_chunk(tensor, [&](void* data, int count) {
     DUNET_MPI_CHECK(MPI_Bcast(data, count, type, root, comm_));
@@ -90,12 +93,14 @@ void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
 }
 
 void MpiCommunicator::barrier() {
+  CollectiveWatchdog::Scope timed(watchdog_, "barrier");
   std::lock_guard<std::mutex> lock(mutex_);
   DUNET_MPI_CHECK(MPI_Barrier(comm_));
 }
 
 std::vector<int64_t> MpiCommunicator::all_gather(int64_t value) {
   std::vector<int64_t> values(static_cast<size_t>(size_));
+  CollectiveWatchdog::Scope timed(watchdog_, "all_gather");
   std::lock_guard<std::mutex> lock(mutex_);
   DUNET_MPI_CHECK(MPI_Allgather(&value, 1, MPI_INT64_T, values.data(), 1, MPI_INT64_T, comm_));
   return values;
@@ -103,6 +108,7 @@ std::vector<int64_t> MpiCommunicator::all_gather(int64_t value) {
 
 std::vector<double> MpiCommunicator::all_reduce_sum(const std::vector<double>& values) {
   std::vector<double> sums(values.size());
+  CollectiveWatchdog::Scope timed(watchdog_, "all_reduce_sum");
   std::lock_guard<std::mutex> lock(mutex_);
   DUNET_MPI_CHECK(MPI_Allreduce(values.data(), sums.data(), static_cast<int>(values.size()),
                                 MPI_DOUBLE, MPI_SUM, comm_));

@@ -7,6 +7,7 @@
 
 #include <mutex>
 
+#include "launcher/collective_watchdog.h"
 #include "launcher/communicator.h"
 #include "launcher/mpi_world.h"
 
@@ -16,9 +17,12 @@ class MpiCommunicator final : public Communicator {
  public:
   // `world` must outlive the communicator. Uses a duplicate of its communicator, so dunet's
   // collectives never mix with other MPI traffic.
-  explicit MpiCommunicator(const MpiWorld& world);
+  // `watchdog` (optional, must outlive this) times every collective; see
+  // collective_watchdog.h.
+  explicit MpiCommunicator(const MpiWorld& world, CollectiveWatchdog* watchdog = nullptr);
   // Over a duplicate of `comm`, with the given node-local placement.
-  MpiCommunicator(MPI_Comm comm, int local_rank, int local_size);
+  MpiCommunicator(MPI_Comm comm, int local_rank, int local_size,
+                  CollectiveWatchdog* watchdog = nullptr);
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -37,6 +41,7 @@ class MpiCommunicator final : public Communicator {
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_, size_, local_rank_, local_size_;
+  CollectiveWatchdog* watchdog_;
   std::mutex mutex_;
 };
 

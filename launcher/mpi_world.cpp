@@ -1,6 +1,7 @@
 #include "launcher/mpi_world.h"
 
 #include <cstdlib>
+#include <initializer_list>
 
 #include "core/error.h"
 
@@ -28,6 +29,17 @@ bool MpiWorld::launched_by_mpi() {
     if (std::getenv(name) != nullptr) return true;
   }
   return false;
+}
+
+std::pair<int, int> MpiWorld::rank_from_launcher() {
+  const auto read = [](std::initializer_list<const char*> names, int fallback) {
+    for (const char* name : names) {
+      if (const char* value = std::getenv(name)) return std::atoi(value);
+    }
+    return fallback;
+  };
+  return {read({"PMIX_RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK"}, 0),
+          read({"OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS", "PMI_SIZE"}, 1)};
 }
 
 MpiWorld::MpiWorld(int* argc, char*** argv) {

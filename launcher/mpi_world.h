@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <utility>
 
 namespace dunet::launcher {
 
@@ -27,6 +28,9 @@ class MpiWorld {
 
   // True when this process was started by an MPI launcher (mpirun, srun with PMIx, ...).
   static bool launched_by_mpi();
+  // Rank and size as the launcher announced them (PMIX_RANK is right under mpirun and srun),
+  // for log lines written before MPI is initialised; {0, 1} without a launcher.
+  static std::pair<int, int> rank_from_launcher();
   // Ends every rank of the job at once; for fatal errors, so that no rank waits forever.
   static void abort(int code);
 

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "launcher/local_communicator.h"
 #include "launcher/mpi_communicator.h"
+#include "launcher/collective_watchdog.h"
 #include "launcher/mpi_world.h"
 #ifdef DUNET_HAVE_NCCL
 #include "launcher/nccl_communicator.h"
@@ -59,7 +60,9 @@ ProcessGroup::ProcessGroup(const DistConfig& config) {
     active_ = other_.get();
     return;
   }
-  mpi_ = std::make_unique<MpiCommunicator>(*world_);
+  watchdog_ = std::make_unique<CollectiveWatchdog>(world_->rank(),
+                                                   static_cast<double>(config.timeout_s));
+  mpi_ = std::make_unique<MpiCommunicator>(*world_, watchdog_.get());
   active_ = mpi_.get();
   if (backend == "nccl" || (backend == "auto" && built_with_nccl() && gpus_visible())) {
     other_ = make_nccl(*mpi_);
@@ -71,6 +74,7 @@ ProcessGroup::~ProcessGroup() {
   active_ = nullptr;
   other_.reset();
   mpi_.reset();
+  watchdog_.reset();
   world_.reset();
 }
 

@@ -12,6 +12,7 @@ namespace dunet::launcher {
 
 class MpiWorld;
 class MpiCommunicator;
+class CollectiveWatchdog;
 
 class ProcessGroup {
  public:
@@ -26,6 +27,7 @@ class ProcessGroup {
 
  private:
   std::unique_ptr<MpiWorld> world_;
+  std::unique_ptr<CollectiveWatchdog> watchdog_;
   std::unique_ptr<MpiCommunicator> mpi_;  // the MPI backend, or NCCL's bootstrap
   std::unique_ptr<Communicator> other_;   // NCCL or local
   Communicator* active_ = nullptr;

@@ -5,8 +5,18 @@
 #include "trainer/checkpoint.h"
 #include "core/error.h"
 #include "trainer/durable_file.h"
+#include "trainer/tensor_sync.h"
 
 namespace dunet::trainer {
+
+namespace {
+// Digest of the weights and BatchNorm statistics, to compare checkpoints of different runs.
+uint64_t weights_digest(const std::filesystem::path& path, const CheckpointMeta& meta) {
+  model::UNet net(meta.model);
+  load_checkpoint(path, net, nullptr);
+  return state_digest(*net);
+}
+}  // namespace
 
 std::string describe_checkpoint(const std::filesystem::path& path) {
   const Verification check = verify_checksum(path);
@@ -33,6 +43,7 @@ std::string describe_checkpoint(const std::filesystem::path& path) {
       << "last_val_iou     " << m.last_iou << "\n"
       << "last_val_dice    " << m.last_dice << "\n"
       << "best_val_iou     " << m.best_iou << "\n"
+      << "weights_fnv1a64  " << std::hex << weights_digest(path, m) << std::dec << "\n"
       << "\n# config it was trained with\n"
       << m.config_toml;
   return out.str();

@@ -38,6 +38,18 @@ void broadcast_model_state(torch::nn::Module& model, launcher::Communicator& com
   }
 }
 
+uint64_t state_digest(torch::nn::Module& model) {
+  uint64_t h = 1469598103934665603ULL;
+  const auto add = [&h](const torch::Tensor& t) {
+    const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
+    const auto* bytes = static_cast<const unsigned char*>(cpu.data_ptr());
+    for (size_t i = 0; i < cpu.nbytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  };
+  for (const auto& p : model.parameters()) add(p);
+  for (const auto& b : model.buffers()) add(b);
+  return h;
+}
+
 void average_buffers(torch::nn::Module& model, launcher::Communicator& comm) {
   if (comm.size() == 1) return;
   torch::NoGradGuard no_grad;

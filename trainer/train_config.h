@@ -22,6 +22,7 @@ struct TrainConfig {
   std::string loss = "bce";               // bce | dice | bce_dice
   int64_t threads = 0;                    // CPU threads per process; 0 = cores / local processes
   int64_t log_every_steps = 10;
+  int64_t max_bad_steps = 5;  // non-finite loss/gradients in a row before the run stops
 };
 
 struct ValidationConfig {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <limits>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -37,16 +38,6 @@ uint64_t fnv1a(const unsigned char* bytes, size_t num_bytes, uint64_t h = 146959
   return h;
 }
 
-uint64_t state_digest(torch::nn::Module& model) {
-  uint64_t h = fnv1a(nullptr, 0);
-  const auto add = [&h](const torch::Tensor& t) {
-    const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-    h = fnv1a(static_cast<const unsigned char*>(cpu.data_ptr()), cpu.nbytes(), h);
-  };
-  for (const auto& p : model.parameters()) add(p);
-  for (const auto& b : model.buffers()) add(b);
-  return h;
-}
 
 torch::Device select_device(const std::string& wanted, int local_rank) {
   const bool cuda = torch::cuda::is_available();
@@ -141,6 +132,13 @@ struct Trainer::Impl {
   bool run_epoch(int64_t epoch, int64_t first_step, int64_t stop_after_global_step);
   // All ranks agree (one small all-reduce) whether to stop after this step.
   bool should_stop(int64_t stop_after_global_step);
+  // After the gradient all-reduce the gradients are identical on every rank, so every rank
+  // reaches the same verdict without another collective.
+  bool gradients_finite() const;
+  // Skips the update of a step with NaN/Inf; stops the run after max_bad_steps in a row.
+  void skip_bad_step(double loss_value);
+  int64_t bad_steps = 0;
+  FitOptions options;
   int stopped_by_signal = 0;
   // Forward and backward of one micro-batch; gradients are averaged over ranks when `sync`.
   double micro_step(data::Batch& batch, bool sync);
@@ -256,6 +254,7 @@ FitResult Trainer::fit(const FitOptions& options) {
     fs::create_directories(out);
     std::ofstream(out / "config.toml") << s.resolved_toml;
   }
+  s.options = options;
   s.resume(options.resume);
   const auto global_batch = s.config.train.batch_size * s.comm.size();
   // A mid-epoch checkpoint records samples consumed; map that to this world's steps.
@@ -325,8 +324,13 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
     loss_sum += loss_value;
     ++loss_count;
     if (!last_micro) continue;
-    optimizer->step();
     micro = 0;
+    if (gradients_finite()) {
+      optimizer->step();
+      bad_steps = 0;
+    } else {
+      skip_bad_step(loss_value);
+    }
 
     ++window_steps;
     ++state.global_step;
@@ -376,6 +380,26 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
   return !stop_now;
 }
 
+bool Trainer::Impl::gradients_finite() const {
+  for (const auto& p : model->parameters()) {
+    if (p.grad().defined() && !torch::isfinite(p.grad()).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+void Trainer::Impl::skip_bad_step(double loss_value) {
+  ++bad_steps;
+  const auto latest = store.latest();
+  spdlog::warn("step {}: non-finite loss ({}) or gradients; the update is skipped ({} of "
+               "train.max_bad_steps = {} in a row)",
+               state.global_step + 1, loss_value, bad_steps, config.train.max_bad_steps);
+  DUNET_CHECK(bad_steps < config.train.max_bad_steps, Error, "training diverged: ",
+              bad_steps, " steps in a row with NaN/Inf loss or gradients (up to step ",
+              state.global_step + 1, "); the last good checkpoint is ",
+              latest ? latest->string() : std::string("(none yet)"),
+              ". Lower train.learning_rate, or raise train.max_bad_steps");
+}
+
 bool Trainer::Impl::should_stop(int64_t stop_after_global_step) {
   const int signal = launcher::stop_signal();
   const bool local = signal != 0 || state.global_step == stop_after_global_step;
@@ -396,7 +420,11 @@ double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {
           .to(device);
   const torch::Tensor masks =
       torch::from_blob(batch.masks.data(), {batch.size, 1, batch.patch, batch.patch}).to(device);
-  const torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
+  torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
+  const int64_t step = state.global_step + 1;
+  if (step >= options.nan_from_step && step < options.nan_from_step + options.nan_steps) {
+    loss = loss * std::numeric_limits<double>::quiet_NaN();  // fault injection (tests)
+  }
   if (reducer) reducer->prepare_for_backward(sync);
   (loss / static_cast<double>(config.train.grad_accum)).backward();
   if (reducer) reducer->finish();

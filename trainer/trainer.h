@@ -29,6 +29,10 @@ struct FitOptions {
   std::string resume = "auto";
   // Stop (with a checkpoint, possibly mid-epoch) once this many steps are done; -1 = never.
   int64_t stop_after_global_step = -1;
+  // Fault injection for tests: the loss of steps [nan_from_step, nan_from_step + nan_steps)
+  // (1-based global steps) becomes NaN.
+  int64_t nan_from_step = -1;
+  int64_t nan_steps = 0;
 };
 
 class Trainer {

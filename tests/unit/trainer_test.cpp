@@ -2,6 +2,7 @@
 // an uninterrupted run, the LR schedule, and inference on images of any size.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <torch/torch.h>
 
@@ -284,6 +285,52 @@ TEST_F(TrainerTest, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
     expect_same_state(*a, *b);
     EXPECT_DOUBLE_EQ(rest.last_iou, full.last_iou);
   }
+}
+
+// Same seed, same world size, CPU: bitwise identical losses and weights.
+TEST_F(TrainerTest, TwoRunsWithTheSameSeedAreBitwiseIdentical) {
+  auto a = run_config("a"), b = run_config("b");
+  a.train.epochs = b.train.epochs = 2;
+  const FitResult first = Trainer(a, comm_).fit({"never"});
+  const FitResult second = Trainer(b, comm_).fit({"never"});
+  EXPECT_EQ(first.state_digest, second.state_digest);
+  EXPECT_EQ(first.last_loss, second.last_loss);
+  EXPECT_EQ(first.last_iou, second.last_iou);
+  auto c = run_config("c");
+  c.train.epochs = 2;
+  c.run.seed = 43;
+  EXPECT_NE(Trainer(c, comm_).fit({"never"}).state_digest, first.state_digest);
+}
+
+TEST_F(TrainerTest, NonFiniteStepsAreSkippedAndTooManyStopTheRun) {
+  auto c = run_config("nan");
+  c.train.epochs = 2;
+  c.train.max_bad_steps = 3;
+  FitOptions options{"never"};
+  options.nan_from_step = 3;
+  options.nan_steps = 2;  // two bad steps in a row: skipped, training goes on
+  const FitResult survived = Trainer(c, comm_).fit(options);
+  EXPECT_EQ(survived.global_step, 8);
+  EXPECT_TRUE(std::isfinite(survived.last_loss));
+  model::UNet net = final_model("nan");
+  for (const auto& p : net->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
+
+  auto d = run_config("diverged");
+  d.train.epochs = 2;
+  d.train.max_bad_steps = 3;
+  options.nan_from_step = 6;  // after the epoch-1 checkpoint at step 4
+  options.nan_steps = 100;
+  try {
+    Trainer(d, comm_).fit(options);
+    FAIL() << "a diverged run must stop";
+  } catch (const dunet::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("training diverged: 3 steps in a row"), std::string::npos) << message;
+    EXPECT_NE(message.find("step-000000004.pt"), std::string::npos) << message;
+  }
+  const auto latest = CheckpointStore(tmp_ / "diverged" / "checkpoints", 10).latest_valid();
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(read_checkpoint_meta(*latest).global_step, 4);  // the last good one, intact
 }
 
 TEST_F(TrainerTest, NeverResumeRefusesAFolderWithCheckpoints) {
