@@ -11,7 +11,8 @@ BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
 
 # LibTorch CPU with OpenBLAS (the default reference BLAS trains ~3x slower), MPI, serial
 # thread-safe HDF5, TOML++, spdlog, CLI11, OpenCV, GoogleTest, the build tools, and SLURM with
-# munge for `dunet submit` and its tests (a local single-node cluster).
+# munge for `dunet submit` and its tests (a local single-node cluster), and clang with
+# libFuzzer for the fuzz tests.
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
@@ -19,6 +20,7 @@ PACKAGES=(
   libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev
   libopencv-dev
   slurm-wlm munge
+  clang-14 libclang-rt-14-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

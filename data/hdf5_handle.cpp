@@ -11,8 +11,9 @@ Handle scalar_space() { return {H5Screate(H5S_SCALAR), H5Sclose}; }
 void write_raw(hid_t object, const char* name, hid_t type, hid_t space, const void* data) {
   if (H5Aexists(object, name) > 0) H5Adelete(object, name);
   Handle attr(H5Acreate2(object, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  DUNET_CHECK(attr.valid() && H5Awrite(attr.get(), type, data) >= 0, DataError,
-              "cannot write HDF5 attribute '", name, "'");
+  // An empty attribute (null dataspace) has nothing to write; HDF5 must not see a null buffer.
+  const bool ok = attr.valid() && (data == nullptr || H5Awrite(attr.get(), type, data) >= 0);
+  DUNET_CHECK(ok, DataError, "cannot write HDF5 attribute '", name, "'");
 }
 
 Handle open_attr(hid_t object, const char* name) {
@@ -48,6 +49,11 @@ void write_attr(hid_t object, const char* name, const std::string& value) {
 }
 
 void write_attr(hid_t object, const char* name, const std::vector<double>& values) {
+  if (values.empty()) {  // found by tests/fuzz/shard_fuzzer.cpp
+    Handle space(H5Screate(H5S_NULL), H5Sclose);
+    write_raw(object, name, H5T_NATIVE_DOUBLE, space.get(), nullptr);
+    return;
+  }
   const hsize_t dims[1] = {values.size()};
   Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
   write_raw(object, name, H5T_NATIVE_DOUBLE, space.get(), values.data());
@@ -84,7 +90,7 @@ bool read_attr(hid_t object, const char* name, std::vector<double>& values) {
   const hssize_t count = numeric_count(attr, H5T_FLOAT);
   if (count < 0) return false;
   values.resize(static_cast<size_t>(count));
-  return H5Aread(attr.get(), H5T_NATIVE_DOUBLE, values.data()) >= 0;
+  return count == 0 || H5Aread(attr.get(), H5T_NATIVE_DOUBLE, values.data()) >= 0;
 }
 
 }  // namespace dunet::data::h5
