@@ -4,13 +4,7 @@
 # resuming the killed run ends with the same weights as an uninterrupted run.
 # Usage: faults.sh PATH_TO_DUNET MPIEXEC
 source "$(dirname "$0")/lib.sh"
-DUNET=$(realpath "$1")
-MPIEXEC=$2
-export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-WORK=$(mktemp -d)
-trap 'pkill -9 -f "config $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cd "$WORK"
+mpi_test_setup "$1" "$2"
 
 no_rank_left() {  # no process of this test's runs may survive
   sleep 1

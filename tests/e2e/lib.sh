@@ -29,3 +29,15 @@ expect_failure() {
   grep -qF -- "$message" <<<"$out" || fail "$what: expected '$message' in: $out"
   echo "ok: $what -> $(grep -F -- "$message" <<<"$out" | head -1 | cut -c1-160)"
 }
+
+# mpi_test_setup DUNET MPIEXEC: sets DUNET, MPIEXEC and loopback-only MPI settings, and moves
+# into a scratch folder WORK that is removed (with any process still using it) on exit.
+mpi_test_setup() {
+  DUNET=$(realpath "$1")
+  MPIEXEC=$2
+  export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  WORK=$(mktemp -d)
+  trap 'pkill -9 -f "config $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  cd "$WORK"
+}

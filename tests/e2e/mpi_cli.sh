@@ -3,13 +3,7 @@
 # identical; ranks started with different configs stop at once with a clear message.
 # Usage: mpi_cli.sh PATH_TO_DUNET MPIEXEC
 source "$(dirname "$0")/lib.sh"
-DUNET=$(realpath "$1")
-MPIEXEC=$2
-export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
+mpi_test_setup "$1" "$2"
 
 "$DUNET" synth --out png --count 20 --size 64x64 --seed 2
 "$DUNET" prepare --input png --out shards --shards 2 --val-fraction 0.2
