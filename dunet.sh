@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for set-up on Debian 12: installs what is missing, builds, and then
 #   ./dunet.sh demo    synthetic nuclei -> prepare -> train a small UNet -> infer -> picture
-#   ./dunet.sh test    every test (unit, end-to-end, multi-process) through CTest
+#   ./dunet.sh test    every test through CTest, then unit + multi-rank tests under ASan + UBSan
 #   ./dunet.sh build   install and build only
 #   ./dunet.sh deps    install the Debian packages only
 set -euo pipefail
@@ -57,8 +57,22 @@ run_tests() {
   build
   mpi_env
   log "running the tests"
-  cd "$BUILD_DIR"
-  ctest --output-on-failure -j "$(nproc)" --timeout 1200 "$@"
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1200 "$@")
+  [ "${DUNET_SKIP_SANITIZER:-0}" = 1 ] || run_sanitized_tests
+}
+
+# The CPU path built with AddressSanitizer + UndefinedBehaviorSanitizer; the unit and
+# multi-rank tests run under both (any report fails). DUNET_SKIP_SANITIZER=1 skips it.
+run_sanitized_tests() {
+  local dir="$ROOT/build-asan"
+  log "building with ASan + UBSan in $dir"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUNET_SANITIZE=ON \
+    -DDUNET_WITH_NCCL=OFF > "$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+  cmake --build "$dir" -j "$(nproc)" --target launcher_config_test data_prepare_test \
+    data_loader_test model_test trainer_test mpi_comm_test mpi_train_test mpi_stall_program
+  log "running the unit and multi-rank tests under ASan + UBSan"
+  (cd "$dir" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --output-on-failure -j "$(nproc)" --timeout 1200 -L "unit|mpi" -LE e2e)
 }
 
 run_demo() {
