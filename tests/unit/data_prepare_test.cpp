@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "core/error.h"
 #include "data/hdf5_handle.h"
 #include "data/image_io.h"
@@ -181,6 +183,32 @@ TEST(PrepareErrors, BrokenImagesAreNamed) {
   EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); })
                 .find("could not be decoded: the PNG is truncated or corrupt"),
             std::string::npos);
+}
+
+// 16-bit images are scaled to 8 bits; masks with other values than 0/255 (e.g. 0/1 or
+// instance ids) count every non-zero pixel as foreground.
+TEST(Prepare, SixteenBitImagesAndNonBinaryMasksAreConverted) {
+  TempDir tmp;
+  const fs::path image = tmp / "in" / "s16" / "images" / "s16.png";
+  const fs::path mask = tmp / "in" / "s16" / "masks" / "ids.png";
+  fs::create_directories(image.parent_path());
+  fs::create_directories(mask.parent_path());
+  cv::Mat wide(4, 5, CV_16UC1);
+  for (int i = 0; i < 20; ++i) wide.at<uint16_t>(i / 5, i % 5) = static_cast<uint16_t>(i * 3000);
+  ASSERT_TRUE(cv::imwrite(image.string(), wide));
+  cv::Mat ids = cv::Mat::zeros(4, 5, CV_8UC1);
+  ids.at<uint8_t>(0, 0) = 1;
+  ids.at<uint8_t>(1, 1) = 7;
+  ids.at<uint8_t>(3, 4) = 200;
+  ASSERT_TRUE(cv::imwrite(mask.string(), ids));
+  const Sample s = load_source_sample(scan_dsb_layout(tmp / "in").at(0), 1);
+  EXPECT_EQ(s.image.channels, 1);
+  EXPECT_EQ(s.image.pixels[1], static_cast<uint8_t>(std::lround(3000 / 257.0)));
+  EXPECT_EQ(s.image.pixels[19], static_cast<uint8_t>(std::lround(57000 / 257.0)));
+  EXPECT_EQ(std::count(s.mask.begin(), s.mask.end(), 1), 3);
+  EXPECT_EQ(s.mask[0], 1);
+  EXPECT_EQ(s.mask[6], 1);
+  EXPECT_EQ(s.mask[19], 1);
 }
 
 TEST(PrepareErrors, MaskOfAnotherSize) {
