@@ -1,8 +1,12 @@
 // A watchdog on collectives (PyTorch's NCCL watchdog, Horovod's stall inspector): every
 // collective is timed, and one that has not completed after `timeout_s` means another rank
-// died or stalled. The watchdog then logs which operation on which rank waited, and ends the
-// whole job with MPI_Abort, so no process is left waiting forever.
+// died or stalled. The watchdog then takes a roll call of the other ranks' watchdogs over its
+// own communicator (point to point, so a rank stalled outside MPI still answers from this
+// thread), logs which ranks never reached the operation or did not answer, and ends the whole
+// job with MPI_Abort, so no process is left waiting forever.
 #pragma once
+
+#include <mpi.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -10,12 +14,32 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace dunet::launcher {
 
+class MpiWorld;
+
+// What one rank's watchdog reports about itself when asked.
+struct CollectiveStatus {
+  int rank = -1;
+  bool answered = false;
+  uint64_t started = 0;     // collectives this rank has entered so far
+  uint64_t in_flight = 0;   // number of its oldest unfinished collective, 0 when none
+  double waited_s = 0;      // how long that one has been waiting
+  std::string operation;    // its name, empty when none
+};
+
+// The sentence naming the ranks that hold up collective number `stuck_id` on `my_rank`:
+// those that never reached it, those in another operation, those that did not answer.
+std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& operation,
+                           const std::vector<CollectiveStatus>& others);
+
 class CollectiveWatchdog {
  public:
-  CollectiveWatchdog(int rank, double timeout_s);
+  // The roll call needs MPI_THREAD_MULTIPLE (it runs on the watchdog thread); without it the
+  // watchdog still times out and aborts, naming only its own operation.
+  CollectiveWatchdog(const MpiWorld& world, double timeout_s);
   ~CollectiveWatchdog();
   CollectiveWatchdog(const CollectiveWatchdog&) = delete;
   CollectiveWatchdog& operator=(const CollectiveWatchdog&) = delete;
@@ -40,9 +64,14 @@ class CollectiveWatchdog {
     Clock::time_point start;
   };
   void watch();
+  // Both run on the watchdog thread with mutex_ held.
+  void answer_roll_calls();
+  std::vector<CollectiveStatus> take_roll_call();
 
   int rank_;
+  int size_;
   double timeout_s_;
+  MPI_Comm roll_call_comm_ = MPI_COMM_NULL;
   std::mutex mutex_;
   std::condition_variable stop_;
   bool stopping_ = false;

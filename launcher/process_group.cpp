@@ -60,7 +60,7 @@ ProcessGroup::ProcessGroup(const DistConfig& config) {
     active_ = other_.get();
     return;
   }
-  watchdog_ = std::make_unique<CollectiveWatchdog>(world_->rank(),
+  watchdog_ = std::make_unique<CollectiveWatchdog>(*world_,
                                                    static_cast<double>(config.timeout_s));
   mpi_ = std::make_unique<MpiCommunicator>(*world_, watchdog_.get());
   active_ = mpi_.get();

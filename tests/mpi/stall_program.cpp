@@ -1,6 +1,6 @@
-// A job in which rank 1 stalls (sleeps instead of joining a collective): the watchdog of the
-// other ranks must end the whole job within dist.timeout_s, naming the operation. CTest
-// checks the message and that the job ends long before the sleep would.
+// A job in which the last rank stalls (sleeps instead of joining a collective): the watchdog
+// of the other ranks must end the whole job within dist.timeout_s, naming the operation and
+// the stalled rank. CTest checks the message and that the job ends long before the sleep would.
 #include <chrono>
 #include <thread>
 
@@ -14,11 +14,11 @@
 int main(int argc, char** argv) {
   dunet::launcher::MpiWorld world(&argc, &argv);
   dunet::launcher::setup_logging(world.rank(), world.size());
-  dunet::launcher::CollectiveWatchdog watchdog(world.rank(), /*timeout_s=*/2.0);
+  dunet::launcher::CollectiveWatchdog watchdog(world, /*timeout_s=*/2.0);
   dunet::launcher::MpiCommunicator comm(world, &watchdog);
   at::Tensor t = at::ones({16});
   comm.all_reduce(t, dunet::launcher::ReduceOp::kSum);  // everyone arrives once
-  if (comm.rank() == 1) std::this_thread::sleep_for(std::chrono::seconds(60));
+  if (comm.rank() == comm.size() - 1) std::this_thread::sleep_for(std::chrono::seconds(60));
   comm.all_reduce(t, dunet::launcher::ReduceOp::kSum);
   return 0;
 }
