@@ -1,6 +1,8 @@
-// `dunet bench allreduce`: collective bandwidth under mpirun (see bench/allreduce_bench.h).
+// `dunet bench allreduce`: collective bandwidth under mpirun (see bench/allreduce_bench.h);
+// `dunet bench upconv` and `dunet bench infer`: layer and inference timings (upconv_bench.h).
 #include "apps/commands.h"
 #include "bench/allreduce_bench.h"
+#include "bench/upconv_bench.h"
 #include "core/error.h"
 
 namespace dunet::apps {
@@ -29,6 +31,24 @@ void add_bench_command(CLI::App& app) {
     DUNET_CHECK(bench::run_allreduce_bench(*options) == 0, Error,
                 "all-reduce results were wrong (see the #wrong column)");
   });
+
+  auto* upconv = cmd->add_subcommand(
+      "upconv", "2x2 transpose convolution: torch::nn::ConvTranspose2d vs dunet's fast path");
+  auto up = std::make_shared<bench::UpconvOptions>();
+  upconv->add_option("--base", up->base_channels, "UNet base channels")->capture_default_str();
+  upconv->add_option("--patch", up->patch, "UNet input patch size")->capture_default_str();
+  upconv->add_option("--batch", up->batch, "Batch size")->capture_default_str();
+  upconv->add_option("--threads", up->threads, "CPU threads")->capture_default_str();
+  upconv->add_option("--repeats", up->repeats, "Timed repetitions")->capture_default_str();
+  upconv->callback([up] { bench::run_upconv_bench(*up); });
+
+  auto* infer = cmd->add_subcommand("infer", "Single-image inference latency of a UNet");
+  auto in = std::make_shared<bench::InferOptions>();
+  infer->add_option("--base", in->base_channels, "UNet base channels")->capture_default_str();
+  infer->add_option("--size", in->size, "Image height and width")->capture_default_str();
+  infer->add_option("--threads", in->threads, "CPU threads")->capture_default_str();
+  infer->add_option("--repeats", in->repeats, "Timed repetitions")->capture_default_str();
+  infer->callback([in] { bench::run_infer_bench(*in); });
 }
 
 }  // namespace dunet::apps

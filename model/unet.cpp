@@ -29,9 +29,7 @@ std::pair<torch::Tensor, torch::Tensor> DownImpl::forward(const torch::Tensor& x
 }
 
 UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, Norm norm)
-    : up_(register_module(
-          "up", nn::ConvTranspose2d(
-                    nn::ConvTranspose2dOptions(in_channels, in_channels / 2, 2).stride(2)))),
+    : up_(register_module("up", TransposeConv2x2(in_channels, in_channels / 2))),
       conv_(register_module("conv", DoubleConv(in_channels, out_channels, norm))) {}
 
 torch::Tensor UpImpl::forward(const torch::Tensor& x, const torch::Tensor& skip) {

@@ -1,6 +1,7 @@
 // The classic UNet: DoubleConv = (conv3x3 pad 1, BatchNorm, ReLU) x 2; Down = DoubleConv then
 // 2x2 max-pool (the pre-pool map is the skip); Up = 2x2 stride-2 transpose conv halving the
-// channels, concatenation with the skip, DoubleConv; a final 1x1 conv gives the logits.
+// channels (transpose_conv.h), concatenation with the skip, DoubleConv; a final 1x1 conv gives
+// the logits.
 #pragma once
 
 #include <torch/torch.h>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "model/model_config.h"
+#include "model/transpose_conv.h"
 
 namespace dunet::model {
 
@@ -44,7 +46,7 @@ class UpImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& skip);
 
  private:
-  torch::nn::ConvTranspose2d up_{nullptr};
+  TransposeConv2x2 up_{nullptr};
   DoubleConv conv_{nullptr};
 };
 TORCH_MODULE(Up);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sstream>
+
 #include "core/error.h"
 #include "model/loss.h"
 #include "model/metrics.h"
@@ -27,6 +29,56 @@ TEST(UNet, ParameterCountEqualsThePyTorchNetwork) {
   EXPECT_EQ(count_parameters(*base64), 31043521);
   UNet base16(config(16, 4));
   EXPECT_EQ(count_parameters(*base16), 1944049);
+}
+
+// The fast 2x2 transpose convolution computes torch::nn::ConvTranspose2d's function with its
+// parameters: outputs and all gradients agree (double precision), the initial weights are the
+// same for the same seed, and weights saved from the standard module load into it.
+TEST(TransposeConv2x2, SameFunctionAndGradientsAsConvTranspose2d) {
+  torch::manual_seed(3);
+  torch::nn::ConvTranspose2d standard(torch::nn::ConvTranspose2dOptions(6, 5, 2).stride(2));
+  TransposeConv2x2 fast(6, 5);
+  standard->to(torch::kFloat64);
+  fast->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    fast->weight().copy_(standard->weight);
+    fast->bias().copy_(torch::randn({5}, torch::kFloat64));
+    standard->bias.copy_(fast->bias());
+  }
+  const auto x = torch::randn({3, 6, 7, 9}, torch::kFloat64).requires_grad_(true);
+  const auto probe = torch::randn({3, 5, 14, 18}, torch::kFloat64);
+  const auto y_standard = standard->forward(x);
+  const auto y_fast = fast->forward(x);
+  ASSERT_EQ(y_fast.sizes(), y_standard.sizes());
+  EXPECT_LT((y_fast - y_standard).abs().max().item<double>(), 1e-12);
+  const auto grads_standard =
+      torch::autograd::grad({(y_standard * probe).sum()}, {x, standard->weight, standard->bias});
+  const auto grads_fast =
+      torch::autograd::grad({(y_fast * probe).sum()}, {x, fast->weight(), fast->bias()});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_LT((grads_fast[i] - grads_standard[i]).abs().max().item<double>(), 1e-12) << i;
+  }
+}
+
+TEST(TransposeConv2x2, InitialisedAndSavedLikeConvTranspose2d) {
+  torch::manual_seed(11);
+  torch::nn::ConvTranspose2d standard(torch::nn::ConvTranspose2dOptions(8, 4, 2).stride(2));
+  torch::manual_seed(11);
+  TransposeConv2x2 fast(8, 4);
+  EXPECT_TRUE(torch::equal(fast->weight(), standard->weight));
+  EXPECT_TRUE(torch::equal(fast->bias(), standard->bias));
+
+  {
+    torch::NoGradGuard no_grad;
+    standard->weight.normal_();
+    standard->bias.normal_();
+  }
+  std::stringstream saved;
+  torch::save(standard, saved);
+  torch::load(fast, saved);
+  EXPECT_TRUE(torch::equal(fast->weight(), standard->weight));
+  EXPECT_TRUE(torch::equal(fast->bias(), standard->bias));
 }
 
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {

@@ -1,0 +1,109 @@
+#include "bench/upconv_bench.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "model/predict.h"
+#include "model/transpose_conv.h"
+#include "model/unet.h"
+
+namespace dunet::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename Fn>
+double median_seconds(int64_t repeats, Fn&& fn) {
+  fn();  // warm-up: first-call allocations and oneDNN primitive creation
+  std::vector<double> times;
+  for (int64_t i = 0; i < repeats; ++i) {
+    const auto start = Clock::now();
+    fn();
+    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// The libblas.so.3 this process loaded (the Debian alternative decides which BLAS it is).
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto at = line.find('/');
+    if (at != std::string::npos && line.find("libblas.so") != std::string::npos) {
+      return line.substr(at);
+    }
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void run_upconv_bench(const UpconvOptions& options) {
+  at::set_num_threads(static_cast<int>(options.threads));
+  torch::manual_seed(0);
+  std::printf("# dunet bench upconv: batch %ld, %ld threads, median of %ld, BLAS %s\n",
+              static_cast<long>(options.batch), static_cast<long>(options.threads),
+              static_cast<long>(options.repeats), loaded_blas().c_str());
+  std::printf("%-18s %14s %14s %9s %12s\n", "layer", "ConvT2d ms", "dunet ms", "speed-up",
+              "max |diff|");
+  double total_standard = 0, total_fast = 0;
+  for (int64_t level = 3; level >= 0; --level) {
+    const int64_t in = (options.base_channels << level) * 2;
+    const int64_t size = options.patch >> (level + 1);
+    torch::nn::ConvTranspose2d standard(torch::nn::ConvTranspose2dOptions(in, in / 2, 2).stride(2));
+    model::TransposeConv2x2 fast(in, in / 2);
+    {
+      torch::NoGradGuard no_grad;
+      fast->weight().copy_(standard->weight);
+      fast->bias().copy_(standard->bias);
+    }
+    const torch::Tensor x = torch::randn({options.batch, in, size, size}).requires_grad_(true);
+    const torch::Tensor probe = torch::randn({options.batch, in / 2, size * 2, size * 2});
+    auto step = [&](auto& module) {
+      x.mutable_grad() = torch::Tensor();
+      module->zero_grad();
+      (module->forward(x) * probe).sum().backward();
+    };
+    const double t_standard = median_seconds(options.repeats, [&] { step(standard); });
+    const double t_fast = median_seconds(options.repeats, [&] { step(fast); });
+    double diff = 0;
+    {
+      torch::NoGradGuard no_grad;
+      diff = (standard->forward(x) - fast->forward(x)).abs().max().item<double>();
+    }
+    total_standard += t_standard;
+    total_fast += t_fast;
+    const std::string name = std::to_string(in) + "->" + std::to_string(in / 2) + " @" +
+                             std::to_string(size);
+    std::printf("%-18s %14.2f %14.2f %8.2fx %12.2e\n", name.c_str(), 1e3 * t_standard,
+                1e3 * t_fast, t_standard / t_fast, diff);
+  }
+  std::printf("%-18s %14.2f %14.2f %8.2fx\n", "all four", 1e3 * total_standard, 1e3 * total_fast,
+              total_standard / total_fast);
+}
+
+void run_infer_bench(const InferOptions& options) {
+  at::set_num_threads(static_cast<int>(options.threads));
+  torch::manual_seed(0);
+  model::ModelConfig config;
+  config.base_channels = options.base_channels;
+  model::UNet net(config);
+  net->eval();
+  const torch::Tensor image = torch::randn({1, config.in_channels, options.size, options.size});
+  const double seconds = median_seconds(options.repeats, [&] {
+    torch::sigmoid(model::predict_logits(net, image, options.size));
+  });
+  std::printf("infer_ms=%.1f base=%ld size=%ld threads=%ld\n", 1e3 * seconds,
+              static_cast<long>(options.base_channels), static_cast<long>(options.size),
+              static_cast<long>(options.threads));
+}
+
+}  // namespace dunet::bench

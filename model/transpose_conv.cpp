@@ -1,0 +1,24 @@
+#include "model/transpose_conv.h"
+
+namespace dunet::model {
+
+TransposeConv2x2Impl::TransposeConv2x2Impl(int64_t in_channels, int64_t out_channels)
+    : in_channels_(in_channels), out_channels_(out_channels) {
+  // Drawn by LibTorch's own module, so the initial weights (and the random stream after them)
+  // are exactly those of torch::nn::ConvTranspose2d.
+  torch::nn::ConvTranspose2d standard(
+      torch::nn::ConvTranspose2dOptions(in_channels, out_channels, 2).stride(2));
+  weight_ = register_parameter("weight", standard->weight.detach().clone());
+  bias_ = register_parameter("bias", standard->bias.detach().clone());
+}
+
+torch::Tensor TransposeConv2x2Impl::forward(const torch::Tensor& x) {
+  // Output channel c*4 + i*2 + j of the 1x1 convolution is pixel (i, j) of channel c, which is
+  // the order pixel_shuffle reads.
+  const torch::Tensor weight_1x1 =
+      weight_.permute({1, 2, 3, 0}).reshape({out_channels_ * 4, in_channels_, 1, 1});
+  const torch::Tensor bias_1x1 = bias_.repeat_interleave(4);
+  return torch::pixel_shuffle(torch::conv2d(x, weight_1x1, bias_1x1), 2);
+}
+
+}  // namespace dunet::model
