@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/compute_threads.h"
 #include "model/predict.h"
 #include "model/transpose_conv.h"
 #include "model/unet.h"
@@ -47,7 +48,7 @@ std::string loaded_blas() {
 }  // namespace
 
 void run_upconv_bench(const UpconvOptions& options) {
-  at::set_num_threads(static_cast<int>(options.threads));
+  model::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   std::printf("# dunet bench upconv: batch %ld, %ld threads, median of %ld, BLAS %s\n",
               static_cast<long>(options.batch), static_cast<long>(options.threads),
@@ -91,7 +92,7 @@ void run_upconv_bench(const UpconvOptions& options) {
 }
 
 void run_infer_bench(const InferOptions& options) {
-  at::set_num_threads(static_cast<int>(options.threads));
+  model::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   model::ModelConfig config;
   config.base_channels = options.base_channels;

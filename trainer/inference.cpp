@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "model/compute_threads.h"
 #include "model/predict.h"
 #include "trainer/checkpoint.h"
 #include "trainer/validate.h"
@@ -18,8 +19,8 @@ struct Predictor::Impl {
 
 Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads)
     : impl_(std::make_unique<Impl>()) {
-  at::set_num_threads(threads > 0 ? static_cast<int>(threads)
-                                  : static_cast<int>(std::thread::hardware_concurrency()));
+  model::set_compute_threads(threads > 0 ? static_cast<int>(threads)
+                                       : static_cast<int>(std::thread::hardware_concurrency()));
   impl_->meta = read_checkpoint_meta(checkpoint);
   impl_->model = model::UNet(impl_->meta.model);
   load_checkpoint(checkpoint, impl_->model, nullptr);

@@ -15,6 +15,7 @@
 #include "launcher/config_writer.h"
 #include "launcher/progress.h"
 #include "launcher/stop_signal.h"
+#include "model/compute_threads.h"
 #include "model/loss.h"
 #include "model/sync_batch_norm.h"
 #include "model/unet.h"
@@ -157,7 +158,7 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
                           ? static_cast<int>(config.train.threads)
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                             comm.local_size());
-  at::set_num_threads(threads);
+  model::set_compute_threads(threads);
   s.device = select_device(config.dist.device, comm.local_rank());
 
   s.train_set = std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));
@@ -347,6 +348,10 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
     stop = should_stop(stop_after_global_step);
     if (stop && batch->step + 1 < steps) {
       bar.finish();
+      const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+      spdlog::info("epoch={} stopped after {} steps: data_wait_pct={}", epoch + 1,
+                   batch->step + 1 - first_step,
+                   fixed(100.0 * loader->wait_seconds() / std::max(seconds, 1e-9), 2));
       average_buffers(*model, comm);
       save_checkpoint(/*is_best=*/false);
       return false;

@@ -71,6 +71,38 @@ class UNet(nn.Module):
         return self.head(x)
 
 
+def training_flops_per_image(base, patch, depth=4, in_channels=3):
+    """Multiply-adds x 2 of forward + backward (3 x forward) for one image, convolutions only."""
+    flops, c, size = 0, in_channels, patch
+    widths = [base << i for i in range(depth)]
+    for w in widths:
+        flops += 2 * 9 * (c * w + w * w) * size * size
+        c, size = w, size // 2
+    flops += 2 * 9 * (c * 2 * c + 4 * c * c) * size * size
+    c *= 2
+    for w in reversed(widths):
+        flops += 2 * 4 * c * (c // 2) * size * size  # 2x2 transpose conv, stride 2
+        size *= 2
+        flops += 2 * 9 * (c * w + w * w) * size * size
+        c = w
+    return 3 * (flops + 2 * c * size * size)
+
+
+def conv_ceiling_gflops(threads):
+    """The best forward rate of LibTorch's (oneDNN) 3x3 convolutions over UNet-like shapes."""
+    torch.set_num_threads(threads)
+    best = 0.0
+    for cin, size in [(64, 128), (128, 64), (256, 32), (512, 16)]:
+        x, w = torch.randn(4, cin, size, size), torch.randn(cin, cin, 3, 3)
+        times = []
+        for _ in range(6):
+            start = time.perf_counter()
+            torch.conv2d(x, w, padding=1)
+            times.append(time.perf_counter() - start)
+        best = max(best, 2 * 9 * 4 * cin * cin * size * size / statistics.median(times[1:]) / 1e9)
+    return best
+
+
 def load_samples(pattern, limit):
     samples = []
     for path in sorted(glob.glob(pattern)):
@@ -109,7 +141,9 @@ def random_batch(samples, batch, patch, rng):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--shards", required=True)
+    p.add_argument("--shards")
+    p.add_argument("--flops", action="store_true", help="print training GFLOP per image and exit")
+    p.add_argument("--ceiling", action="store_true", help="print the conv GFLOP/s ceiling and exit")
     p.add_argument("--base", type=int, default=64)
     p.add_argument("--patch", type=int, default=256)
     p.add_argument("--batch", type=int, default=4)
@@ -118,6 +152,12 @@ def main():
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--infer", type=int, default=0, help="single-image inference repetitions")
     a = p.parse_args()
+    if a.flops:
+        return print(f"{training_flops_per_image(a.base, a.patch) / 1e9:.2f}")
+    if a.ceiling:
+        return print(f"{conv_ceiling_gflops(a.threads):.0f}")
+    if not a.shards:
+        p.error("--shards is required")
 
     torch.set_num_threads(a.threads)
     rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", 0))

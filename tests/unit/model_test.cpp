@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <sstream>
 
 #include "core/error.h"
+#include "model/compute_threads.h"
 #include "model/loss.h"
 #include "model/metrics.h"
 #include "model/predict.h"
@@ -79,6 +82,18 @@ TEST(TransposeConv2x2, InitialisedAndSavedLikeConvTranspose2d) {
   torch::load(fast, saved);
   EXPECT_TRUE(torch::equal(fast->weight(), standard->weight));
   EXPECT_TRUE(torch::equal(fast->bias(), standard->bias));
+}
+
+// OpenBLAS (when it is the loaded libblas.so.3) follows the thread count, like LibTorch.
+TEST(ComputeThreads, SetsLibTorchAndOpenBlasThreads) {
+  const int before = at::get_num_threads();
+  set_compute_threads(1);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  using GetThreads = int (*)();
+  if (void* symbol = dlsym(RTLD_DEFAULT, "openblas_get_num_threads")) {
+    EXPECT_EQ(reinterpret_cast<GetThreads>(symbol)(), 1);
+  }
+  set_compute_threads(before);
 }
 
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {

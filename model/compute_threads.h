@@ -1,0 +1,12 @@
+// One place that sets how many threads the math libraries use. LibTorch defaults to one here,
+// and OpenBLAS (which Debian's LibTorch calls through libblas.so.3) starts one thread per core
+// in every process unless told otherwise, which oversubscribes the cores when several ranks
+// share a node.
+#pragma once
+
+namespace dunet::model {
+
+// Sets LibTorch's intra-op threads and, when the loaded BLAS is OpenBLAS, its threads too.
+void set_compute_threads(int threads);
+
+}  // namespace dunet::model
