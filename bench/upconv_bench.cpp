@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/predict.h"
 #include "model/transpose_conv.h"
@@ -92,6 +93,7 @@ void run_upconv_bench(const UpconvOptions& options) {
 }
 
 void run_infer_bench(const InferOptions& options) {
+  model::use_caching_cpu_allocator();
   model::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   model::ModelConfig config;

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/predict.h"
 #include "trainer/checkpoint.h"
@@ -21,6 +22,7 @@ Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads)
     : impl_(std::make_unique<Impl>()) {
   model::set_compute_threads(threads > 0 ? static_cast<int>(threads)
                                        : static_cast<int>(std::thread::hardware_concurrency()));
+  model::use_caching_cpu_allocator();
   impl_->meta = read_checkpoint_meta(checkpoint);
   impl_->model = model::UNet(impl_->meta.model);
   load_checkpoint(checkpoint, impl_->model, nullptr);

@@ -15,6 +15,7 @@
 #include "launcher/config_writer.h"
 #include "launcher/progress.h"
 #include "launcher/stop_signal.h"
+#include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/loss.h"
 #include "model/sync_batch_norm.h"
@@ -159,6 +160,7 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                             comm.local_size());
   model::set_compute_threads(threads);
+  model::use_caching_cpu_allocator();
   s.device = select_device(config.dist.device, comm.local_rank());
 
   s.train_set = std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));

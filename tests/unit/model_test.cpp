@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/loss.h"
 #include "model/metrics.h"
@@ -94,6 +95,26 @@ TEST(ComputeThreads, SetsLibTorchAndOpenBlasThreads) {
     EXPECT_EQ(reinterpret_cast<GetThreads>(symbol)(), 1);
   }
   set_compute_threads(before);
+}
+
+// Large blocks freed by one step are handed out again to the next (no page faults); the data
+// is intact and small tensors are unaffected.
+TEST(CachingAllocator, ReusesFreedLargeBlocks) {
+  if (!use_caching_cpu_allocator()) GTEST_SKIP() << "off under AddressSanitizer";
+  const CachingAllocatorStats before = caching_allocator_stats();
+  void* first = nullptr;
+  {
+    torch::Tensor big = torch::full({3 << 20}, 2.0f);  // 12 MiB
+    first = big.data_ptr();
+  }
+  torch::Tensor again = torch::empty({3 << 20});
+  EXPECT_EQ(again.data_ptr(), first);
+  EXPECT_GT(caching_allocator_stats().hits, before.hits);
+  again.fill_(1.0f);
+  EXPECT_EQ(again.sum().item<double>(), static_cast<double>(3 << 20));
+  const torch::Tensor small = torch::arange(10);
+  EXPECT_EQ(small.sum().item<int64_t>(), 45);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(again.data_ptr()) % 64, 0u);
 }
 
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {

@@ -1,0 +1,161 @@
+#include "model/caching_allocator.h"
+
+#include <c10/core/CPUAllocator.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <mutex>
+#include <new>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+namespace dunet::model {
+namespace {
+
+constexpr size_t kAlignment = 64;               // what c10's own CPU allocator guarantees
+constexpr size_t kLargeBlock = size_t{1} << 20;  // smaller ones stay with malloc
+constexpr size_t kRounding = size_t{1} << 20;    // large sizes round up to whole MiB
+
+class CachingCpuAllocator final : public c10::Allocator {
+ public:
+  c10::DataPtr allocate(size_t bytes) const override {
+    void* ptr = const_cast<CachingCpuAllocator*>(this)->acquire(bytes);
+    return {ptr, ptr, &release_to_cache, c10::Device(c10::DeviceType::CPU)};
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return &release_to_cache; }
+
+  CachingAllocatorStats stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+  }
+
+  static CachingCpuAllocator& instance() {
+    // Never destroyed: tensors may be freed during static destruction.
+    static auto* allocator = new CachingCpuAllocator();
+    return *allocator;
+  }
+
+ private:
+  static size_t rounded(size_t bytes) {
+    if (bytes < kLargeBlock) return bytes;
+    return (bytes + kRounding - 1) / kRounding * kRounding;
+  }
+
+  static void* system_allocate(size_t bytes) {
+    void* ptr = nullptr;
+    if (posix_memalign(&ptr, kAlignment, bytes == 0 ? kAlignment : bytes) != 0) {
+      throw std::bad_alloc();
+    }
+    return ptr;
+  }
+
+  void* acquire(size_t bytes) {
+    size_t size = rounded(bytes);
+    if (size < kLargeBlock) {
+      void* ptr = system_allocate(size);
+      std::lock_guard<std::mutex> lock(mutex_);
+      sizes_[ptr] = size;
+      return ptr;
+    }
+    std::vector<void*> to_free;
+    void* ptr = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // The smallest cached block that fits, if it wastes at most a quarter of itself.
+      auto found = cache_.lower_bound(size);
+      if (found != cache_.end() && found->first <= size + size / 3) {
+        size = found->first;
+        ptr = found->second.back();
+        found->second.pop_back();
+        if (found->second.empty()) cache_.erase(found);
+        stats_.cached_bytes -= size;
+        ++stats_.hits;
+      } else {
+        ++stats_.misses;
+        // Growing while idle blocks wait: give back the largest of them first, so that the
+        // process never holds much more than it uses (misses are rare once the sizes of a
+        // step repeat; validation and inference on other sizes miss more).
+        to_free = take_cached_above(stats_.live_bytes / 4);
+      }
+      stats_.live_bytes += size;
+    }
+    for (void* idle : to_free) std::free(idle);
+    if (ptr == nullptr) ptr = system_allocate(size);
+    std::lock_guard<std::mutex> lock(mutex_);
+    sizes_[ptr] = size;
+    return ptr;
+  }
+
+  static void release_to_cache(void* ptr) {
+    if (ptr != nullptr) instance().release(ptr);
+  }
+
+  void release(void* ptr) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto found = sizes_.find(ptr);
+    if (found == sizes_.end()) {  // not ours: cannot happen, but never leak or double-free
+      lock.unlock();
+      std::free(ptr);
+      return;
+    }
+    const size_t size = found->second;
+    sizes_.erase(found);
+    if (size < kLargeBlock) {
+      lock.unlock();
+      std::free(ptr);
+      return;
+    }
+    stats_.live_bytes -= size;
+    stats_.cached_bytes += size;
+    cache_[size].push_back(ptr);
+  }
+
+  std::vector<void*> take_cached_above(size_t keep_bytes) {
+    std::vector<void*> blocks;
+    while (stats_.cached_bytes > keep_bytes && !cache_.empty()) {
+      auto largest = std::prev(cache_.end());
+      blocks.push_back(largest->second.back());
+      largest->second.pop_back();
+      stats_.cached_bytes -= largest->first;
+      if (largest->second.empty()) cache_.erase(largest);
+    }
+    return blocks;
+  }
+
+  std::mutex mutex_;
+  std::unordered_map<void*, size_t> sizes_;
+  std::map<size_t, std::vector<void*>> cache_;  // by size, for best fit
+  CachingAllocatorStats stats_;
+};
+
+bool sanitized() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return true;
+#endif
+#endif
+  return false;
+}
+
+}  // namespace
+
+bool use_caching_cpu_allocator() {
+  static const bool in_use = [] {
+    const char* setting = std::getenv("DUNET_CACHING_ALLOCATOR");
+    if (sanitized() || (setting != nullptr && std::strcmp(setting, "0") == 0)) return false;
+    // Priority above c10's default (0), so nothing registered later at 0 replaces it.
+    c10::SetCPUAllocator(&CachingCpuAllocator::instance(), /*priority=*/1);
+    return true;
+  }();
+  return in_use;
+}
+
+CachingAllocatorStats caching_allocator_stats() {
+  return CachingCpuAllocator::instance().stats();
+}
+
+}  // namespace dunet::model
