@@ -2,6 +2,7 @@
 
 #include <c10/core/CPUAllocator.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -74,10 +75,13 @@ class CachingCpuAllocator final : public c10::Allocator {
         ++stats_.hits;
       } else {
         ++stats_.misses;
-        // Growing while idle blocks wait: give back the largest of them first, so that the
-        // process never holds much more than it uses (misses are rare once the sizes of a
-        // step repeat; validation and inference on other sizes miss more).
-        to_free = take_cached_above(stats_.live_bytes / 4);
+        // The process may hold (in use + cached) at most a little more than the most it has
+        // ever had in use, which is what it would hold without the cache; beyond that, the
+        // largest idle blocks go back first. Once a step's sizes repeat, nothing is trimmed.
+        const size_t live_after = stats_.live_bytes + size;
+        stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, live_after);
+        const size_t budget = stats_.peak_live_bytes + stats_.peak_live_bytes / 16;
+        to_free = take_cached_above(budget > live_after ? budget - live_after : 0);
       }
       stats_.live_bytes += size;
     }

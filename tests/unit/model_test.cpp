@@ -117,6 +117,19 @@ TEST(CachingAllocator, ReusesFreedLargeBlocks) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(again.data_ptr()) % 64, 0u);
 }
 
+// When the sizes change, idle blocks are given back so that the process holds at most 1/16
+// more than the most it ever had in use.
+TEST(CachingAllocator, HoldsLittleMoreThanItsPeakUse) {
+  if (!use_caching_cpu_allocator()) GTEST_SKIP() << "off under AddressSanitizer";
+  { torch::Tensor medium = torch::empty({3 << 20}); }  // 12 MiB, then cached
+  EXPECT_GE(caching_allocator_stats().cached_bytes, size_t{12} << 20);
+  torch::Tensor large = torch::empty({10 << 20});  // 40 MiB: a miss beyond the budget
+  const CachingAllocatorStats stats = caching_allocator_stats();
+  EXPECT_LE(stats.live_bytes + stats.cached_bytes,
+            stats.peak_live_bytes + stats.peak_live_bytes / 16);
+  EXPECT_LT(stats.cached_bytes, size_t{12} << 20);
+}
+
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {
   torch::manual_seed(0);
   UNet net(config(4, 3));
