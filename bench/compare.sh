@@ -34,23 +34,7 @@ launch() {  # launch NP COMMAND...: mpirun for more than one process
 
 dunet_run() {  # dunet_run BASE PATCH NP THREADS STEPS WARMUP -> "images/s peak_mb wait_pct"
   local base=$1 patch=$2 np=$3 threads=$4 steps=$5 warmup=$6
-  cat > "$WORK/dunet.toml" <<TOML
-[run]
-output_dir = "$WORK/run"
-[data]
-train = ["$DATA/train-*.h5"]
-patch_size = $patch
-[model]
-base_channels = $base
-[train]
-batch_size = 4
-threads = $threads
-log_every_steps = 1
-[validation]
-every_epochs = 0
-[checkpoint]
-keep_last = 1
-TOML
+  write_bench_config "$WORK/dunet.toml" "$WORK/run" "$base" "$patch" "$threads"
   rm -rf "$WORK/run"
   OPENBLAS_NUM_THREADS=$threads launch "$np" "$DUNET" train --config "$WORK/dunet.toml" \
     --max-steps $((warmup + steps)) --resume never 2> "$WORK/dunet.log" >/dev/null

@@ -35,6 +35,28 @@ prepare_bench_data() {
   fi
 }
 
+# write_bench_config FILE OUTPUT_DIR BASE PATCH THREADS: the training config every benchmark
+# uses (batch 4 per process, a log line per step, no validation) on the prepared $DATA.
+write_bench_config() {
+  cat > "$1" <<TOML
+[run]
+output_dir = "$2"
+[data]
+train = ["$DATA/train-*.h5"]
+patch_size = $4
+[model]
+base_channels = $3
+[train]
+batch_size = 4
+threads = $5
+log_every_steps = 1
+[validation]
+every_epochs = 0
+[checkpoint]
+keep_last = 1
+TOML
+}
+
 # median_rate LOG WARMUP: median imgs_per_s of the step lines after WARMUP steps.
 median_rate() {
   grep -o 'global_step=[0-9]* loss=[^ ]* lr=[^ ]* imgs_per_s=[0-9.]*' "$1" |

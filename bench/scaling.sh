@@ -15,21 +15,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 run() {  # run NAME PROCESSES THREADS -> "images/s hidden%"
   local name=$1 np=$2 threads=$3
-  cat > "$WORK/$name.toml" <<TOML
-[run]
-output_dir = "$WORK/$name"
-[data]
-train = ["$DATA/train-*.h5"]
-patch_size = 128
-[model]
-base_channels = 16
-[train]
-batch_size = 4
-threads = $threads
-log_every_steps = 1
-[validation]
-every_epochs = 0
-TOML
+  write_bench_config "$WORK/$name.toml" "$WORK/$name" 16 128 "$threads"
   local cmd=("$DUNET" train --config "$WORK/$name.toml" --max-steps $((WARMUP + STEPS)) --resume never)
   if [ "$np" -gt 1 ]; then cmd=(mpirun -n "$np" --oversubscribe "${cmd[@]}"); fi
   "${cmd[@]}" 2> "$WORK/$name.log"

@@ -13,21 +13,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 rows=""
 for base in 64 16; do
-  cat > "$WORK/bench.toml" <<TOML
-[run]
-output_dir = "$WORK/run$base"
-[data]
-train = ["$DATA/train-*.h5"]
-patch_size = 256
-[model]
-base_channels = $base
-[train]
-batch_size = 4
-threads = 2
-log_every_steps = 1
-[validation]
-every_epochs = 0
-TOML
+  write_bench_config "$WORK/bench.toml" "$WORK/run$base" "$base" 256 2
   log="$WORK/log$base"
   "$DUNET" train --config "$WORK/bench.toml" --max-steps $((WARMUP + STEPS)) --resume never 2> "$log"
   rate=$(median_rate "$log" $WARMUP)
