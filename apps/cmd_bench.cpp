@@ -48,6 +48,7 @@ void add_bench_command(CLI::App& app) {
   infer->add_option("--size", in->size, "Image height and width")->capture_default_str();
   infer->add_option("--threads", in->threads, "CPU threads")->capture_default_str();
   infer->add_option("--repeats", in->repeats, "Timed repetitions")->capture_default_str();
+  infer->add_flag("--layers", in->layers, "Also time each 3x3 convolution, direct vs Winograd");
   infer->callback([in] { bench::run_infer_bench(*in); });
 }
 

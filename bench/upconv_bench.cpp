@@ -14,6 +14,7 @@
 #include "model/predict.h"
 #include "model/transpose_conv.h"
 #include "model/unet.h"
+#include "model/winograd_conv.h"
 
 namespace dunet::bench {
 namespace {
@@ -44,6 +45,47 @@ std::string loaded_blas() {
     }
   }
   return "unknown";
+}
+
+// The 3x3 convolutions of a UNet's DoubleConvs at one image of size x size: LibTorch's
+// (oneDNN) against Winograd F(4x4, 3x3), each with bias, without BatchNorm and ReLU.
+void time_conv_layers(const InferOptions& options) {
+  struct Layer {
+    int64_t in, out, size;
+  };
+  std::vector<Layer> layers;
+  const int64_t base = options.base_channels, depth = 4;
+  int64_t channels = 3;
+  for (int64_t level = 0; level <= depth; ++level) {  // down path and bottom
+    const int64_t width = base << level, size = options.size >> level;
+    layers.push_back({channels, width, size});
+    layers.push_back({width, width, size});
+    channels = width;
+  }
+  for (int64_t level = depth - 1; level >= 0; --level) {  // up path: after the skip concat
+    const int64_t width = base << level, size = options.size >> level;
+    layers.push_back({2 * width, width, size});
+    layers.push_back({width, width, size});
+  }
+  std::printf("%-22s %10s %12s %9s\n", "layer", "direct ms", "winograd ms", "speed-up");
+  double total_direct = 0, total_winograd = 0;
+  for (const Layer& layer : layers) {
+    const torch::Tensor x = torch::randn({1, layer.in, layer.size, layer.size});
+    const torch::Tensor w = torch::randn({layer.out, layer.in, 3, 3});
+    const torch::Tensor b = torch::randn({layer.out});
+    const model::WinogradConv3x3 winograd(w, b);
+    torch::NoGradGuard no_grad;
+    const double direct = median_seconds(options.repeats, [&] { torch::conv2d(x, w, b, 1, 1); });
+    const double fast = median_seconds(options.repeats, [&] { winograd.forward(x, false); });
+    total_direct += direct;
+    total_winograd += fast;
+    const std::string name = std::to_string(layer.in) + "->" + std::to_string(layer.out) + " @" +
+                             std::to_string(layer.size);
+    std::printf("%-22s %10.2f %12.2f %8.2fx\n", name.c_str(), 1e3 * direct, 1e3 * fast,
+                direct / fast);
+  }
+  std::printf("%-22s %10.2f %12.2f %8.2fx\n", "all", 1e3 * total_direct, 1e3 * total_winograd,
+              total_direct / total_winograd);
 }
 
 }  // namespace
@@ -99,6 +141,7 @@ void run_infer_bench(const InferOptions& options) {
   model::ModelConfig config;
   config.base_channels = options.base_channels;
   model::UNet net(config);
+  if (options.layers && model::WinogradConv3x3::available()) time_conv_layers(options);
   net->eval();
   const torch::Tensor image = torch::randn({1, config.in_channels, options.size, options.size});
   const double seconds = median_seconds(options.repeats, [&] {

@@ -1,7 +1,8 @@
 // `dunet bench upconv`: forward + backward time of the UNet's 2x2 stride-2 transpose
 // convolution, LibTorch's torch::nn::ConvTranspose2d against dunet's TransposeConv2x2 (1x1
 // convolution + pixel shuffle), on the four up layers of a UNet, with the largest difference
-// between their outputs in the same run. `dunet bench infer`: single-image inference latency.
+// between their outputs in the same run. `dunet bench infer`: single-image inference latency,
+// optionally per 3x3 convolution layer (direct against Winograd, winograd_conv.h).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct InferOptions {
   int64_t size = 256;
   int64_t threads = 2;
   int64_t repeats = 5;
+  bool layers = false;  // also time each 3x3 convolution: LibTorch's against Winograd
 };
 
 // Prints one line: "infer_ms=<median> base=<b> size=<s> threads=<t>".

@@ -5,13 +5,41 @@
 
 namespace dunet::model {
 
+namespace {
+
+// Looked up at run time: which libblas.so.3 is loaded is the system's choice, not ours.
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+
+SetThreads openblas_set_threads() {
+  static const auto function =
+      reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  return function;
+}
+
+GetThreads openblas_get_threads() {
+  static const auto function =
+      reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return function;
+}
+
+}  // namespace
+
 void set_compute_threads(int threads) {
   at::set_num_threads(threads);
-  // Looked up at run time: which libblas.so.3 is loaded is the system's choice, not ours.
-  using SetThreads = void (*)(int);
-  if (void* symbol = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) {
-    reinterpret_cast<SetThreads>(symbol)(threads);
-  }
+  if (const SetThreads set = openblas_set_threads()) set(threads);
+}
+
+BlasOnCallingThread::BlasOnCallingThread() {
+  const SetThreads set = openblas_set_threads();
+  const GetThreads get = openblas_get_threads();
+  if (set == nullptr || get == nullptr) return;
+  previous_threads_ = get();
+  if (previous_threads_ != 1) set(1);
+}
+
+BlasOnCallingThread::~BlasOnCallingThread() {
+  if (previous_threads_ > 1) openblas_set_threads()(previous_threads_);
 }
 
 }  // namespace dunet::model

@@ -9,4 +9,18 @@ namespace dunet::model {
 // Sets LibTorch's intra-op threads and, when the loaded BLAS is OpenBLAS, its threads too.
 void set_compute_threads(int threads);
 
+// While alive, OpenBLAS runs every call on the calling thread; for code that already splits
+// its matrix products over LibTorch's threads. Restores the previous count. No effect with
+// another BLAS.
+class BlasOnCallingThread {
+ public:
+  BlasOnCallingThread();
+  ~BlasOnCallingThread();
+  BlasOnCallingThread(const BlasOnCallingThread&) = delete;
+  BlasOnCallingThread& operator=(const BlasOnCallingThread&) = delete;
+
+ private:
+  int previous_threads_ = 0;  // 0: not OpenBLAS
+};
+
 }  // namespace dunet::model

@@ -22,6 +22,7 @@ class SyncBatchNormImpl : public torch::nn::Module {
   explicit SyncBatchNormImpl(int64_t channels, double momentum = 0.1, double eps = 1e-5);
   torch::Tensor forward(const torch::Tensor& x);
   void set_reducer(std::shared_ptr<StatsAllReducer> reducer) { reducer_ = std::move(reducer); }
+  double eps() const { return eps_; }
 
   // Same names as torch::nn::BatchNorm2d, so weights load either way.
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;

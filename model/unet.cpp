@@ -1,7 +1,11 @@
 #include "model/unet.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "core/error.h"
 #include "model/sync_batch_norm.h"
+#include "model/winograd_conv.h"
 
 namespace dunet::model {
 
@@ -18,7 +22,56 @@ DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm n
   register_module("body", body_);
 }
 
-torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) { return body_->forward(x); }
+namespace {
+
+bool winograd_enabled() {
+  static const bool enabled = [] {
+    const char* setting = std::getenv("DUNET_WINOGRAD");
+    return WinogradConv3x3::available() && (setting == nullptr || std::strcmp(setting, "0") != 0);
+  }();
+  return enabled;
+}
+
+}  // namespace
+
+torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) {
+  if (!runs_folded(x)) return body_->forward(x);
+  torch::Tensor y = x;
+  for (const FoldedConvReLU& convolution : inference_plan().convolutions) {
+    y = convolution.forward(y);
+  }
+  return y;
+}
+
+bool DoubleConvImpl::runs_folded(const torch::Tensor& x) const {
+  return !is_training() && !torch::GradMode::is_enabled() && x.is_cpu() &&
+         x.scalar_type() == torch::kFloat && winograd_enabled();
+}
+
+std::vector<std::pair<const void*, int64_t>> DoubleConvImpl::source_versions() const {
+  std::vector<std::pair<const void*, int64_t>> versions;
+  for (const auto& tensors : {parameters(), buffers()}) {
+    for (const auto& t : tensors) versions.emplace_back(t.data_ptr(), t._version());
+  }
+  return versions;
+}
+
+const DoubleConvImpl::InferencePlan& DoubleConvImpl::inference_plan() {
+  auto versions = source_versions();
+  if (plan_ && plan_->source_versions == versions) return *plan_;
+  auto plan = std::make_unique<InferencePlan>();
+  plan->source_versions = std::move(versions);
+  // body_ is (conv, [norm], ReLU) twice.
+  const auto layers = body_->children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto* conv = dynamic_cast<const nn::Conv2dImpl*>(layers[i].get());
+    if (conv == nullptr) continue;
+    const torch::nn::Module* next = i + 1 < layers.size() ? layers[i + 1].get() : nullptr;
+    plan->convolutions.emplace_back(*conv, next);
+  }
+  plan_ = std::move(plan);
+  return *plan_;
+}
 
 DownImpl::DownImpl(int64_t in_channels, int64_t out_channels, Norm norm)
     : conv_(register_module("conv", DoubleConv(in_channels, out_channels, norm))) {}

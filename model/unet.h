@@ -6,8 +6,11 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <utility>
+#include <vector>
 
+#include "model/folded_conv.h"
 #include "model/model_config.h"
 #include "model/transpose_conv.h"
 
@@ -18,13 +21,26 @@ namespace dunet::model {
 enum class Norm { kBatch, kSyncBatch, kNone };
 Norm parse_norm(const std::string& name);
 
+// In eval mode without autograd on the CPU, the two convolutions run with their BatchNorm
+// folded in, mostly by Winograd (folded_conv.h), unless DUNET_WINOGRAD=0. The folded weights are
+// rebuilt whenever a parameter or buffer changed since (their version counters), so
+// validation between training epochs sees the current weights.
 class DoubleConvImpl : public torch::nn::Module {
  public:
   DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm norm);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
+  struct InferencePlan {
+    std::vector<std::pair<const void*, int64_t>> source_versions;
+    std::vector<FoldedConvReLU> convolutions;
+  };
+  bool runs_folded(const torch::Tensor& x) const;
+  const InferencePlan& inference_plan();
+  std::vector<std::pair<const void*, int64_t>> source_versions() const;
+
   torch::nn::Sequential body_{nullptr};
+  std::unique_ptr<InferencePlan> plan_;
 };
 TORCH_MODULE(DoubleConv);
 

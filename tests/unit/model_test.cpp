@@ -14,6 +14,7 @@
 #include "model/metrics.h"
 #include "model/predict.h"
 #include "model/unet.h"
+#include "model/winograd_conv.h"
 
 namespace dunet::model {
 namespace {
@@ -95,6 +96,80 @@ TEST(ComputeThreads, SetsLibTorchAndOpenBlasThreads) {
     EXPECT_EQ(reinterpret_cast<GetThreads>(symbol)(), 1);
   }
   set_compute_threads(before);
+}
+
+TEST(ComputeThreads, BlasRunsOnTheCallingThreadWhileTheGuardLives) {
+  using GetThreads = int (*)();
+  auto* get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (get == nullptr) GTEST_SKIP() << "the loaded BLAS is not OpenBLAS";
+  const int before = at::get_num_threads();
+  set_compute_threads(2);
+  {
+    const BlasOnCallingThread guard;
+    EXPECT_EQ(get(), 1);
+  }
+  EXPECT_EQ(get(), 2);
+  set_compute_threads(before);
+}
+
+double relative_max_error(const torch::Tensor& got, const torch::Tensor& expected) {
+  const torch::Tensor reference = expected.to(torch::kDouble);
+  return ((got.to(torch::kDouble) - reference).abs().max() / reference.abs().max())
+      .item<double>();
+}
+
+// Against LibTorch's convolution in double: partial tiles at the right and bottom edges,
+// 1x1 images, several images per call, more than one block of tiles, ReLU on the way out.
+// Float rounding in the transforms: measured 2e-6 to 1.2e-5 of the largest output here, about
+// five times LibTorch's own float convolution (0.8e-6 to 2.2e-6), as expected of F(4x4, 3x3).
+TEST(WinogradConv3x3, SameAsDirectConvolution) {
+  if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  torch::manual_seed(3);
+  struct Shape {
+    int64_t batch, in, out, height, width;
+  };
+  for (const Shape s : {Shape{1, 3, 5, 1, 1}, Shape{2, 4, 6, 7, 9}, Shape{1, 16, 8, 33, 20},
+                        Shape{3, 64, 32, 16, 16}, Shape{1, 256, 256, 40, 24}}) {
+    const auto x = torch::randn({s.batch, s.in, s.height, s.width});
+    const auto w = torch::randn({s.out, s.in, 3, 3});
+    const auto b = torch::randn({s.out});
+    const auto expected = torch::conv2d(x.to(torch::kDouble), w.to(torch::kDouble),
+                                        b.to(torch::kDouble), /*stride=*/1, /*padding=*/1);
+    const WinogradConv3x3 conv(w, b);
+    const auto got = conv.forward(x, /*relu=*/false);
+    EXPECT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LT(relative_max_error(got, expected), 3e-5) << s.in << "->" << s.out << " @ "
+                                                       << s.height << "x" << s.width;
+    EXPECT_TRUE(torch::equal(conv.forward(x, /*relu=*/true), got.clamp_min(0)));
+  }
+}
+
+// Eval mode without autograd takes the folded Winograd path; with autograd on, LibTorch's
+// convolutions and BatchNorm. Both give the same logits, also after the weights change.
+TEST(UNet, InferenceFoldsBatchNormAndMatchesTheDirectPath) {
+  if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  for (const std::string norm : {"batch", "sync_batch", "none"}) {
+    torch::manual_seed(4);
+    UNet net(config(8, 3, norm));
+    {
+      torch::NoGradGuard no_grad;  // training-mode passes give BatchNorm running statistics
+      for (int i = 0; i < 3; ++i) net->forward(torch::randn({2, 3, 32, 32}) * 3 + 1);
+    }
+    net->eval();
+    const auto image = torch::randn({2, 3, 40, 56});
+    auto compare = [&] {
+      const auto direct = net->forward(image);
+      torch::NoGradGuard no_grad;
+      EXPECT_LT(relative_max_error(net->forward(image), direct), 1e-5) << norm;
+    };
+    compare();
+    {
+      torch::NoGradGuard no_grad;
+      net->named_parameters()["downs.0.conv.body.0.weight"].mul_(0.5);
+      if (norm != "none") net->named_buffers()["ups.0.conv.body.1.running_var"].mul_(4.0);
+    }
+    compare();
+  }
 }
 
 // Large blocks freed by one step are handed out again to the next (no page faults); the data
