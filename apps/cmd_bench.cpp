@@ -1,8 +1,8 @@
 // `dunet bench allreduce`: collective bandwidth under mpirun (see bench/allreduce_bench.h);
-// `dunet bench upconv` and `dunet bench infer`: layer and inference timings (upconv_bench.h).
+// `dunet bench upconv`, `conv3x3` and `infer`: layer and inference timings (layer_bench.h).
 #include "apps/commands.h"
 #include "bench/allreduce_bench.h"
-#include "bench/upconv_bench.h"
+#include "bench/layer_bench.h"
 #include "core/error.h"
 
 namespace dunet::apps {
@@ -42,13 +42,22 @@ void add_bench_command(CLI::App& app) {
   upconv->add_option("--repeats", up->repeats, "Timed repetitions")->capture_default_str();
   upconv->callback([up] { bench::run_upconv_bench(*up); });
 
+  auto* conv3x3 = cmd->add_subcommand(
+      "conv3x3", "The UNet's 3x3 convolutions: LibTorch vs Winograd, forward and backward");
+  auto conv = std::make_shared<bench::Conv3x3Options>();
+  conv3x3->add_option("--base", conv->base_channels, "UNet base channels")->capture_default_str();
+  conv3x3->add_option("--size", conv->size, "UNet input size")->capture_default_str();
+  conv3x3->add_option("--batch", conv->batch, "Batch size")->capture_default_str();
+  conv3x3->add_option("--threads", conv->threads, "CPU threads")->capture_default_str();
+  conv3x3->add_option("--repeats", conv->repeats, "Timed repetitions")->capture_default_str();
+  conv3x3->callback([conv] { bench::run_conv3x3_bench(*conv); });
+
   auto* infer = cmd->add_subcommand("infer", "Single-image inference latency of a UNet");
   auto in = std::make_shared<bench::InferOptions>();
   infer->add_option("--base", in->base_channels, "UNet base channels")->capture_default_str();
   infer->add_option("--size", in->size, "Image height and width")->capture_default_str();
   infer->add_option("--threads", in->threads, "CPU threads")->capture_default_str();
   infer->add_option("--repeats", in->repeats, "Timed repetitions")->capture_default_str();
-  infer->add_flag("--layers", in->layers, "Also time each 3x3 convolution, direct vs Winograd");
   infer->callback([in] { bench::run_infer_bench(*in); });
 }
 

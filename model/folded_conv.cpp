@@ -26,7 +26,7 @@ FoldedConvReLU::FoldedConvReLU(const torch::nn::Conv2dImpl& conv, const torch::n
   } else if (const auto* sync = dynamic_cast<const SyncBatchNormImpl*>(norm)) {
     fold(sync->weight, sync->bias, sync->running_mean, sync->running_var, sync->eps());
   }
-  if (weight.size(1) >= kMinWinogradInChannels && WinogradConv3x3::available()) {
+  if (winograd_pays_off(weight.size(1), weight.size(0)) && WinogradConv3x3::available()) {
     winograd_ = std::make_shared<const WinogradConv3x3>(weight, bias);
   }
   weight_ = weight.to(conv.weight.scalar_type());

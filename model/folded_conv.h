@@ -1,7 +1,7 @@
 // Inference form of the UNet's (3x3 convolution, eval-mode BatchNorm, ReLU): BatchNorm folded
 // into the convolution's weight and bias (w * s, (b - mean) * s + beta, s = gamma /
 // sqrt(var + eps)), computed by Winograd (winograd_conv.h) where that is faster, i.e. with
-// enough input channels, and by LibTorch's convolution otherwise.
+// enough channels (winograd_pays_off), and by LibTorch's convolution otherwise.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,10 +17,6 @@ class FoldedConvReLU {
   // norm: the BatchNorm2d or SyncBatchNorm after the convolution, or nullptr.
   FoldedConvReLU(const torch::nn::Conv2dImpl& conv, const torch::nn::Module* norm);
   torch::Tensor forward(const torch::Tensor& x) const;
-
-  // Below this many input channels the transforms cost more than the products save
-  // (measured: 3 -> 64 at 256x256 takes twice as long by Winograd).
-  static constexpr int64_t kMinWinogradInChannels = 16;
 
  private:
   torch::Tensor weight_;  // BatchNorm folded in, float

@@ -1,11 +1,9 @@
 #include "model/unet.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include "core/error.h"
 #include "model/sync_batch_norm.h"
 #include "model/winograd_conv.h"
+#include "model/winograd_function.h"
 
 namespace dunet::model {
 
@@ -22,30 +20,31 @@ DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm n
   register_module("body", body_);
 }
 
-namespace {
-
-bool winograd_enabled() {
-  static const bool enabled = [] {
-    const char* setting = std::getenv("DUNET_WINOGRAD");
-    return WinogradConv3x3::available() && (setting == nullptr || std::strcmp(setting, "0") != 0);
-  }();
-  return enabled;
-}
-
-}  // namespace
-
 torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) {
-  if (!runs_folded(x)) return body_->forward(x);
+  if (!x.is_cpu() || x.scalar_type() != torch::kFloat || !winograd_enabled()) {
+    return body_->forward(x);
+  }
   torch::Tensor y = x;
-  for (const FoldedConvReLU& convolution : inference_plan().convolutions) {
-    y = convolution.forward(y);
+  if (!is_training() && !torch::GradMode::is_enabled()) {
+    for (const FoldedConvReLU& convolution : inference_plan().convolutions) {
+      y = convolution.forward(y);
+    }
+    return y;
+  }
+  for (auto& layer : *body_) {
+    const auto* conv = layer.ptr()->as<nn::Conv2dImpl>();
+    y = conv != nullptr && trains_by_winograd(*conv, y)
+            ? winograd_conv2d(y, conv->weight, conv->bias)
+            : layer.forward(y);
   }
   return y;
 }
 
-bool DoubleConvImpl::runs_folded(const torch::Tensor& x) const {
-  return !is_training() && !torch::GradMode::is_enabled() && x.is_cpu() &&
-         x.scalar_type() == torch::kFloat && winograd_enabled();
+bool DoubleConvImpl::trains_by_winograd(const nn::Conv2dImpl& conv, const torch::Tensor& x) {
+  // Measured (dunet bench conv3x3, batch 4): forward + backward 1.3-3x faster from 16x16
+  // pixels up, 0.5-1.1x at 8x8.
+  return winograd_pays_off(conv.weight.size(1), conv.weight.size(0)) &&
+         x.size(2) * x.size(3) >= kMinWinogradTrainingPixels;
 }
 
 std::vector<std::pair<const void*, int64_t>> DoubleConvImpl::source_versions() const {

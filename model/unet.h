@@ -21,8 +21,9 @@ namespace dunet::model {
 enum class Norm { kBatch, kSyncBatch, kNone };
 Norm parse_norm(const std::string& name);
 
-// In eval mode without autograd on the CPU, the two convolutions run with their BatchNorm
-// folded in, mostly by Winograd (folded_conv.h), unless DUNET_WINOGRAD=0. The folded weights are
+// On the CPU (unless DUNET_WINOGRAD=0, winograd_conv.h) the 3x3 convolutions run by Winograd:
+// with autograd as winograd_conv2d (from 16x16 pixels up, winograd_pays_off); in eval mode
+// without autograd with their BatchNorm folded in (folded_conv.h). The folded weights are
 // rebuilt whenever a parameter or buffer changed since (their version counters), so
 // validation between training epochs sees the current weights.
 class DoubleConvImpl : public torch::nn::Module {
@@ -35,7 +36,8 @@ class DoubleConvImpl : public torch::nn::Module {
     std::vector<std::pair<const void*, int64_t>> source_versions;
     std::vector<FoldedConvReLU> convolutions;
   };
-  bool runs_folded(const torch::Tensor& x) const;
+  static bool trains_by_winograd(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x);
+  static constexpr int64_t kMinWinogradTrainingPixels = 16 * 16;
   const InferencePlan& inference_plan();
   std::vector<std::pair<const void*, int64_t>> source_versions() const;
 

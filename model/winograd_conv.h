@@ -4,7 +4,7 @@
 // direct convolution's 144: a quarter of the arithmetic. Direct convolution already runs near
 // this CPU's limit, so fewer operations is the only way to make inference much faster.
 // Results agree with direct convolution to float rounding (the transforms add a few ulps; see
-// the test for the measured bound). No autograd: training keeps LibTorch's convolutions.
+// the test for the measured bound). winograd_function.h makes it trainable.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -30,5 +30,24 @@ class WinogradConv3x3 {
   at::Tensor transformed_weight_;  // [36, out, in] float: G g G^T, one matrix per frequency
   at::Tensor bias_;                // [out] float
 };
+
+// Whether the UNet computes its 3x3 convolutions by Winograd on the CPU: by default when
+// available() and the environment does not set DUNET_WINOGRAD=0. Tests and benchmarks switch
+// it to compare with LibTorch's convolutions.
+bool winograd_enabled();
+void set_winograd_enabled(bool enabled);
+
+// Whether Winograd beats LibTorch's convolution for a layer of these channel counts. Measured
+// with `dunet bench conv3x3` (base 16 and 64, one and two threads): from 32 channels in and 64
+// out it is 1.3-4x faster; with fewer, the transforms' memory traffic outweighs the products
+// saved (0.4-1.0x).
+inline bool winograd_pays_off(int64_t in_channels, int64_t out_channels) {
+  return in_channels >= 32 && out_channels >= 64;
+}
+
+// The weight gradient [out, in, 3, 3] of that convolution, for input [N, in, H, W] and output
+// gradient [N, out, H, W], by the same algorithm: G^T (sum over tiles of (A dy A^T) * (B^T d B))
+// G, with one product per frequency summing over the tiles.
+at::Tensor winograd_weight_gradient(const at::Tensor& input, const at::Tensor& grad_output);
 
 }  // namespace dunet::model

@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 
+#include <iostream>
 #include <sstream>
 
 #include "core/error.h"
@@ -15,6 +16,7 @@
 #include "model/predict.h"
 #include "model/unet.h"
 #include "model/winograd_conv.h"
+#include "model/winograd_function.h"
 
 namespace dunet::model {
 namespace {
@@ -144,65 +146,104 @@ TEST(WinogradConv3x3, SameAsDirectConvolution) {
   }
 }
 
-// Eval mode without autograd takes the folded Winograd path; with autograd on, LibTorch's
-// convolutions and BatchNorm. Both give the same logits, also after the weights change.
+// Runs `body` with the UNet's Winograd path switched on or off, and back on after.
+template <typename Fn>
+auto with_winograd(bool enabled, Fn&& body) {
+  set_winograd_enabled(enabled);
+  auto result = body();
+  set_winograd_enabled(true);
+  return result;
+}
+
+// Eval mode without autograd takes the folded Winograd path; with Winograd switched off,
+// LibTorch's convolutions and BatchNorm. Both give the same logits, also after the weights
+// change.
 TEST(UNet, InferenceFoldsBatchNormAndMatchesTheDirectPath) {
   if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  torch::NoGradGuard no_grad;
   for (const std::string norm : {"batch", "sync_batch", "none"}) {
     torch::manual_seed(4);
-    UNet net(config(8, 3, norm));
-    {
-      torch::NoGradGuard no_grad;  // training-mode passes give BatchNorm running statistics
-      for (int i = 0; i < 3; ++i) net->forward(torch::randn({2, 3, 32, 32}) * 3 + 1);
-    }
+    UNet net(config(64, 2, norm));  // wide enough for Winograd (winograd_pays_off)
+    // Training-mode passes give BatchNorm running statistics.
+    for (int i = 0; i < 3; ++i) net->forward(torch::randn({2, 3, 32, 32}) * 3 + 1);
     net->eval();
     const auto image = torch::randn({2, 3, 40, 56});
     auto compare = [&] {
-      const auto direct = net->forward(image);
-      torch::NoGradGuard no_grad;
+      const auto direct = with_winograd(false, [&] { return net->forward(image); });
       EXPECT_LT(relative_max_error(net->forward(image), direct), 1e-5) << norm;
     };
     compare();
-    {
-      torch::NoGradGuard no_grad;
-      net->named_parameters()["downs.0.conv.body.0.weight"].mul_(0.5);
-      if (norm != "none") net->named_buffers()["ups.0.conv.body.1.running_var"].mul_(4.0);
-    }
+    net->named_parameters()["downs.0.conv.body.0.weight"].mul_(0.5);
+    if (norm != "none") net->named_buffers()["ups.0.conv.body.1.running_var"].mul_(4.0);
     compare();
   }
 }
 
-// Large blocks freed by one step are handed out again to the next (no page faults); the data
-// is intact and small tensors are unaffected.
-TEST(CachingAllocator, ReusesFreedLargeBlocks) {
-  if (!use_caching_cpu_allocator()) GTEST_SKIP() << "off under AddressSanitizer";
-  const CachingAllocatorStats before = caching_allocator_stats();
-  void* first = nullptr;
-  {
-    torch::Tensor big = torch::full({3 << 20}, 2.0f);  // 12 MiB
-    first = big.data_ptr();
+// The autograd function's three gradients against LibTorch's convolution in double.
+TEST(WinogradConv2d, GradientsMatchDirectConvolution) {
+  if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  torch::manual_seed(5);
+  struct Shape {
+    int64_t batch, in, out, height, width;
+  };
+  for (const Shape s : {Shape{2, 16, 8, 9, 13}, Shape{1, 32, 48, 40, 36}, Shape{3, 8, 4, 4, 4}}) {
+    const auto x = torch::randn({s.batch, s.in, s.height, s.width}).requires_grad_();
+    const auto w = torch::randn({s.out, s.in, 3, 3}).requires_grad_();
+    const auto b = torch::randn({s.out}).requires_grad_();
+    const auto grad = torch::randn({s.batch, s.out, s.height, s.width});
+    const auto fast = torch::autograd::grad({winograd_conv2d(x, w, b)}, {x, w, b}, {grad});
+    const auto xd = x.detach().to(torch::kDouble).requires_grad_();
+    const auto wd = w.detach().to(torch::kDouble).requires_grad_();
+    const auto bd = b.detach().to(torch::kDouble).requires_grad_();
+    const auto exact = torch::autograd::grad({torch::conv2d(xd, wd, bd, 1, 1)}, {xd, wd, bd},
+                                             {grad.to(torch::kDouble)});
+    EXPECT_LT(relative_max_error(winograd_conv2d(x, w, b), torch::conv2d(xd, wd, bd, 1, 1)),
+              3e-5);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(fast[i].sizes(), exact[i].sizes());
+      EXPECT_LT(relative_max_error(fast[i], exact[i]), 3e-5)
+          << "gradient " << i << " for " << s.in << "->" << s.out << " @ " << s.height << "x"
+          << s.width;
+    }
   }
-  torch::Tensor again = torch::empty({3 << 20});
-  EXPECT_EQ(again.data_ptr(), first);
-  EXPECT_GT(caching_allocator_stats().hits, before.hits);
-  again.fill_(1.0f);
-  EXPECT_EQ(again.sum().item<double>(), static_cast<double>(3 << 20));
-  const torch::Tensor small = torch::arange(10);
-  EXPECT_EQ(small.sum().item<int64_t>(), 45);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(again.data_ptr()) % 64, 0u);
 }
 
-// When the sizes change, idle blocks are given back so that the process holds at most 1/16
-// more than the most it ever had in use.
-TEST(CachingAllocator, HoldsLittleMoreThanItsPeakUse) {
-  if (!use_caching_cpu_allocator()) GTEST_SKIP() << "off under AddressSanitizer";
-  { torch::Tensor medium = torch::empty({3 << 20}); }  // 12 MiB, then cached
-  EXPECT_GE(caching_allocator_stats().cached_bytes, size_t{12} << 20);
-  torch::Tensor large = torch::empty({10 << 20});  // 40 MiB: a miss beyond the budget
-  const CachingAllocatorStats stats = caching_allocator_stats();
-  EXPECT_LE(stats.live_bytes + stats.cached_bytes,
-            stats.peak_live_bytes + stats.peak_live_bytes / 16);
-  EXPECT_LT(stats.cached_bytes, size_t{12} << 20);
+// A training step of a UNet large enough for the Winograd path (64 and 128 channels at 64x64
+// and 32x32) gives the loss and parameter gradients of LibTorch's convolutions.
+TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
+  if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  torch::manual_seed(6);
+  UNet net(config(64, 2));
+  const auto image = torch::randn({2, 3, 64, 64});
+  const auto target = (torch::rand({2, 1, 64, 64}) > 0.5).to(torch::kFloat);
+  auto step = [&](torch::ScalarType type) {
+    net->to(type);
+    net->zero_grad();
+    const auto loss =
+        torch::binary_cross_entropy_with_logits(net->forward(image.to(type)), target.to(type));
+    loss.backward();
+    std::vector<torch::Tensor> result{loss.detach().to(torch::kDouble).clone()};
+    for (const auto& p : net->parameters()) result.push_back(p.grad().to(torch::kDouble).clone());
+    return result;
+  };
+  // The double-precision run (LibTorch's convolutions) is the truth; float rounding through
+  // the network's BatchNorms moves gradients by ~1e-3 of their largest entry either way, so
+  // Winograd must stay within a few times LibTorch's own float error, while a wrong weight or
+  // layer would be off by the order of the gradients themselves.
+  const auto exact = step(torch::kDouble);
+  const auto direct = with_winograd(false, [&] { return step(torch::kFloat); });
+  const auto fast = step(torch::kFloat);
+  EXPECT_NEAR(fast[0].item<double>(), exact[0].item<double>(), 1e-5);
+  double scale = 0, direct_error = 0, fast_error = 0;
+  for (size_t i = 1; i < exact.size(); ++i) {
+    scale = std::max(scale, exact[i].abs().max().item<double>());
+    direct_error = std::max(direct_error, (direct[i] - exact[i]).abs().max().item<double>());
+    fast_error = std::max(fast_error, (fast[i] - exact[i]).abs().max().item<double>());
+  }
+  EXPECT_LT(fast_error, 5 * direct_error) << "LibTorch float: " << direct_error / scale;
+  EXPECT_LT(fast_error, 1e-2 * scale);
+  std::cout << "largest gradient error / largest gradient: LibTorch float " << direct_error / scale
+            << ", Winograd " << fast_error / scale << "\n";
 }
 
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {

@@ -1,4 +1,4 @@
-#include "bench/upconv_bench.h"
+#include "bench/layer_bench.h"
 
 #include <torch/torch.h>
 
@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/predict.h"
 #include "model/transpose_conv.h"
 #include "model/unet.h"
 #include "model/winograd_conv.h"
+#include "model/winograd_function.h"
 
 namespace dunet::bench {
 namespace {
@@ -45,47 +47,6 @@ std::string loaded_blas() {
     }
   }
   return "unknown";
-}
-
-// The 3x3 convolutions of a UNet's DoubleConvs at one image of size x size: LibTorch's
-// (oneDNN) against Winograd F(4x4, 3x3), each with bias, without BatchNorm and ReLU.
-void time_conv_layers(const InferOptions& options) {
-  struct Layer {
-    int64_t in, out, size;
-  };
-  std::vector<Layer> layers;
-  const int64_t base = options.base_channels, depth = 4;
-  int64_t channels = 3;
-  for (int64_t level = 0; level <= depth; ++level) {  // down path and bottom
-    const int64_t width = base << level, size = options.size >> level;
-    layers.push_back({channels, width, size});
-    layers.push_back({width, width, size});
-    channels = width;
-  }
-  for (int64_t level = depth - 1; level >= 0; --level) {  // up path: after the skip concat
-    const int64_t width = base << level, size = options.size >> level;
-    layers.push_back({2 * width, width, size});
-    layers.push_back({width, width, size});
-  }
-  std::printf("%-22s %10s %12s %9s\n", "layer", "direct ms", "winograd ms", "speed-up");
-  double total_direct = 0, total_winograd = 0;
-  for (const Layer& layer : layers) {
-    const torch::Tensor x = torch::randn({1, layer.in, layer.size, layer.size});
-    const torch::Tensor w = torch::randn({layer.out, layer.in, 3, 3});
-    const torch::Tensor b = torch::randn({layer.out});
-    const model::WinogradConv3x3 winograd(w, b);
-    torch::NoGradGuard no_grad;
-    const double direct = median_seconds(options.repeats, [&] { torch::conv2d(x, w, b, 1, 1); });
-    const double fast = median_seconds(options.repeats, [&] { winograd.forward(x, false); });
-    total_direct += direct;
-    total_winograd += fast;
-    const std::string name = std::to_string(layer.in) + "->" + std::to_string(layer.out) + " @" +
-                             std::to_string(layer.size);
-    std::printf("%-22s %10.2f %12.2f %8.2fx\n", name.c_str(), 1e3 * direct, 1e3 * fast,
-                direct / fast);
-  }
-  std::printf("%-22s %10.2f %12.2f %8.2fx\n", "all", 1e3 * total_direct, 1e3 * total_winograd,
-              total_direct / total_winograd);
 }
 
 }  // namespace
@@ -134,6 +95,68 @@ void run_upconv_bench(const UpconvOptions& options) {
               total_standard / total_fast);
 }
 
+void run_conv3x3_bench(const Conv3x3Options& options) {
+  DUNET_CHECK(model::WinogradConv3x3::available(), Error,
+              "dunet bench conv3x3 needs OpenBLAS as the system's libblas.so.3");
+  model::set_compute_threads(static_cast<int>(options.threads));
+  torch::manual_seed(0);
+  struct Layer {
+    int64_t in, out, size;
+  };
+  std::vector<Layer> layers;
+  const int64_t base = options.base_channels, depth = 4;
+  int64_t channels = 3;
+  for (int64_t level = 0; level <= depth; ++level) {  // down path and bottom
+    const int64_t width = base << level, size = options.size >> level;
+    layers.push_back({channels, width, size});
+    layers.push_back({width, width, size});
+    channels = width;
+  }
+  for (int64_t level = depth - 1; level >= 0; --level) {  // up path, after the skip concat
+    const int64_t width = base << level, size = options.size >> level;
+    layers.push_back({2 * width, width, size});
+    layers.push_back({width, width, size});
+  }
+  std::printf("# dunet bench conv3x3: batch %ld, %ld threads, median of %ld, ms\n",
+              static_cast<long>(options.batch), static_cast<long>(options.threads),
+              static_cast<long>(options.repeats));
+  std::printf("%-16s %9s %9s %7s %11s %11s %7s %10s\n", "layer", "fwd", "wino fwd", "x",
+              "fwd+bwd", "wino f+b", "x", "grad err");
+  double totals[4] = {0, 0, 0, 0};
+  for (const Layer& layer : layers) {
+    const torch::Tensor x =
+        torch::randn({options.batch, layer.in, layer.size, layer.size}).requires_grad_();
+    const torch::Tensor w = (torch::randn({layer.out, layer.in, 3, 3}) * 0.05).requires_grad_();
+    const torch::Tensor b = torch::randn({layer.out}).requires_grad_();
+    const torch::Tensor grad = torch::randn({options.batch, layer.out, layer.size, layer.size});
+    const model::WinogradConv3x3 folded(w, b);
+    double t[4];
+    {
+      torch::NoGradGuard no_grad;
+      t[0] = median_seconds(options.repeats, [&] { torch::conv2d(x, w, b, 1, 1); });
+      t[1] = median_seconds(options.repeats, [&] { folded.forward(x, false); });
+    }
+    auto train = [&](bool winograd) {
+      const torch::Tensor y = winograd ? model::winograd_conv2d(x, w, b)
+                                       : torch::conv2d(x, w, b, 1, 1);
+      return torch::autograd::grad({y}, {x, w}, {grad});
+    };
+    t[2] = median_seconds(options.repeats, [&] { train(false); });
+    t[3] = median_seconds(options.repeats, [&] { train(true); });
+    // Largest weight-gradient difference relative to the largest entry.
+    const auto direct = train(false), fast = train(true);
+    const double error = ((direct[1] - fast[1]).abs().max() / direct[1].abs().max()).item<double>();
+    for (int i = 0; i < 4; ++i) totals[i] += t[i];
+    const std::string name = std::to_string(layer.in) + "->" + std::to_string(layer.out) + " @" +
+                             std::to_string(layer.size);
+    std::printf("%-16s %9.1f %9.1f %6.2fx %11.1f %11.1f %6.2fx %10.1e\n", name.c_str(),
+                1e3 * t[0], 1e3 * t[1], t[0] / t[1], 1e3 * t[2], 1e3 * t[3], t[2] / t[3], error);
+  }
+  std::printf("%-16s %9.1f %9.1f %6.2fx %11.1f %11.1f %6.2fx\n", "all", 1e3 * totals[0],
+              1e3 * totals[1], totals[0] / totals[1], 1e3 * totals[2], 1e3 * totals[3],
+              totals[2] / totals[3]);
+}
+
 void run_infer_bench(const InferOptions& options) {
   model::use_caching_cpu_allocator();
   model::set_compute_threads(static_cast<int>(options.threads));
@@ -141,7 +164,6 @@ void run_infer_bench(const InferOptions& options) {
   model::ModelConfig config;
   config.base_channels = options.base_channels;
   model::UNet net(config);
-  if (options.layers && model::WinogradConv3x3::available()) time_conv_layers(options);
   net->eval();
   const torch::Tensor image = torch::randn({1, config.in_channels, options.size, options.size});
   const double seconds = median_seconds(options.repeats, [&] {
