@@ -25,6 +25,8 @@ GetThreads openblas_get_threads() {
 
 }  // namespace
 
+bool openblas_loaded() { return openblas_set_threads() != nullptr; }
+
 void set_compute_threads(int threads) {
   at::set_num_threads(threads);
   if (const SetThreads set = openblas_set_threads()) set(threads);

@@ -6,6 +6,9 @@
 
 namespace dunet::model {
 
+// Whether the libblas.so.3 in this process is OpenBLAS (not the slow reference BLAS).
+bool openblas_loaded();
+
 // Sets LibTorch's intra-op threads and, when the loaded BLAS is OpenBLAS, its threads too.
 void set_compute_threads(int threads);
 

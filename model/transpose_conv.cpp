@@ -1,5 +1,7 @@
 #include "model/transpose_conv.h"
 
+#include "model/compute_threads.h"
+
 namespace dunet::model {
 
 TransposeConv2x2Impl::TransposeConv2x2Impl(int64_t in_channels, int64_t out_channels)
@@ -18,6 +20,16 @@ torch::Tensor TransposeConv2x2Impl::forward(const torch::Tensor& x) {
   const torch::Tensor weight_1x1 =
       weight_.permute({1, 2, 3, 0}).reshape({out_channels_ * 4, in_channels_, 1, 1});
   const torch::Tensor bias_1x1 = bias_.repeat_interleave(4);
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  if (x.is_cpu() && h * w >= kMinGemmPixels && openblas_loaded()) {
+    // One OpenBLAS product per image, [4 out, in] x [in, h w], as ConvTranspose2d does
+    // minus its col2im scatter.
+    const torch::Tensor y =
+        torch::baddbmm(bias_1x1.view({1, -1, 1}),
+                       weight_1x1.view({out_channels_ * 4, in_channels_}).expand({n, -1, -1}),
+                       x.reshape({n, in_channels_, h * w}));
+    return torch::pixel_shuffle(y.view({n, out_channels_ * 4, h, w}), 2);
+  }
   return torch::pixel_shuffle(torch::conv2d(x, weight_1x1, bias_1x1), 2);
 }
 

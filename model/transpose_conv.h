@@ -2,7 +2,10 @@
 // convolution to 4x the output channels followed by a pixel shuffle. It is the same function
 // with the same parameters: y[n, c, 2h+i, 2w+j] = b[c] + sum_k x[n, k, h, w] W[k, c, i, j].
 // LibTorch's ConvTranspose2d runs as im2col + BLAS (3-5 GFLOP/s with Debian's reference BLAS),
-// while the 1x1 convolution goes to oneDNN when more than one thread is in use.
+// while the 1x1 convolution goes to oneDNN when more than one thread is in use. With OpenBLAS
+// and large inputs the 1x1 convolution is one OpenBLAS product per image instead, which is
+// faster there than oneDNN (`dunet bench upconv`: 1.3x ConvTranspose2d at 128x128 where
+// oneDNN gave 0.8-0.9x; oneDNN stays faster at 32x32 and below).
 // Parameters keep torch::nn::ConvTranspose2d's names, layout (weight [in, out, 2, 2], bias
 // [out]) and initialisation, so weights saved by either load into the other.
 #pragma once
@@ -18,6 +21,8 @@ class TransposeConv2x2Impl : public torch::nn::Module {
 
   const torch::Tensor& weight() const { return weight_; }
   const torch::Tensor& bias() const { return bias_; }
+
+  static constexpr int64_t kMinGemmPixels = 64 * 64;  // input pixels for the OpenBLAS path
 
  private:
   int64_t in_channels_;

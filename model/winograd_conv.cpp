@@ -28,7 +28,7 @@ using Sgemm = void (*)(const char* transa, const char* transb, const int* m, con
 // LibTorch's direct convolution. Looked up at run time like compute_threads.cpp, because which
 // libblas.so.3 is loaded is the system's choice.
 Sgemm find_sgemm() {
-  if (dlsym(RTLD_DEFAULT, "openblas_set_num_threads") == nullptr) return nullptr;
+  if (!openblas_loaded()) return nullptr;
   return reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "sgemm_"));
 }
 
