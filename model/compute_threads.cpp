@@ -25,7 +25,21 @@ GetThreads openblas_get_threads() {
 
 }  // namespace
 
-bool openblas_loaded() { return openblas_set_threads() != nullptr; }
+bool blas_is_openblas() {
+  // OpenBLAS may be in the process for LAPACK alone while libblas.so.3 is the reference BLAS,
+  // so ask the library that defines the sgemm_ everyone calls (the first one loaded).
+  static const bool result = [] {
+    void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+    Dl_info info{};
+    if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) return false;
+    void* library = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (library == nullptr) return false;
+    const bool openblas = dlsym(library, "openblas_get_config") != nullptr;
+    dlclose(library);
+    return openblas;
+  }();
+  return result;
+}
 
 void set_compute_threads(int threads) {
   at::set_num_threads(threads);

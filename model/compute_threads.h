@@ -6,8 +6,9 @@
 
 namespace dunet::model {
 
-// Whether the libblas.so.3 in this process is OpenBLAS (not the slow reference BLAS).
-bool openblas_loaded();
+// Whether the BLAS that LibTorch and dunet call (sgemm_) is OpenBLAS, not the slow reference
+// BLAS.
+bool blas_is_openblas();
 
 // Sets LibTorch's intra-op threads and, when the loaded BLAS is OpenBLAS, its threads too.
 void set_compute_threads(int threads);

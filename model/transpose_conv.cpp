@@ -21,7 +21,7 @@ torch::Tensor TransposeConv2x2Impl::forward(const torch::Tensor& x) {
       weight_.permute({1, 2, 3, 0}).reshape({out_channels_ * 4, in_channels_, 1, 1});
   const torch::Tensor bias_1x1 = bias_.repeat_interleave(4);
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-  if (x.is_cpu() && h * w >= kMinGemmPixels && openblas_loaded()) {
+  if (x.is_cpu() && h * w >= kMinGemmPixels && blas_is_openblas()) {
     // One OpenBLAS product per image, [4 out, in] x [in, h w], as ConvTranspose2d does
     // minus its col2im scatter.
     const torch::Tensor y =

@@ -28,7 +28,7 @@ using Sgemm = void (*)(const char* transa, const char* transb, const int* m, con
 // LibTorch's direct convolution. Looked up at run time like compute_threads.cpp, because which
 // libblas.so.3 is loaded is the system's choice.
 Sgemm find_sgemm() {
-  if (!openblas_loaded()) return nullptr;
+  if (!blas_is_openblas()) return nullptr;
   return reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "sgemm_"));
 }
 

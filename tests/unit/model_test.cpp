@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -102,6 +103,22 @@ TEST(ComputeThreads, SetsLibTorchAndOpenBlasThreads) {
     EXPECT_EQ(reinterpret_cast<GetThreads>(symbol)(), 1);
   }
   set_compute_threads(before);
+}
+
+// Which library sgemm_ comes from decides, not whether OpenBLAS is loaded at all: it is, for
+// LAPACK, beside the reference BLAS too. CTest runs this also with the reference BLAS first
+// on the library path (model_test_reference_blas).
+TEST(ComputeThreads, DetectsWhichBlasSgemmComesFrom) {
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  ASSERT_NE(sgemm, nullptr);
+  Dl_info info{};
+  ASSERT_NE(dladdr(sgemm, &info), 0);
+  const std::string path = std::filesystem::canonical(info.dli_fname).string();
+  EXPECT_EQ(blas_is_openblas(), path.find("openblas") != std::string::npos) << path;
+  EXPECT_EQ(WinogradConv3x3::available(), blas_is_openblas());
+  if (std::getenv("DUNET_EXPECT_REFERENCE_BLAS") != nullptr) {
+    EXPECT_FALSE(blas_is_openblas());
+  }
 }
 
 TEST(ComputeThreads, BlasRunsOnTheCallingThreadWhileTheGuardLives) {
