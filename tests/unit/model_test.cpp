@@ -167,12 +167,13 @@ TEST(WinogradConv3x3, SameAsDirectConvolution) {
   }
 }
 
-// Runs `body` with the UNet's Winograd path switched on or off, and back on after.
+// Runs `body` with the UNet's Winograd path switched on or off, then restores the setting.
 template <typename Fn>
 auto with_winograd(bool enabled, Fn&& body) {
+  const bool before = winograd_enabled();
   set_winograd_enabled(enabled);
   auto result = body();
-  set_winograd_enabled(true);
+  set_winograd_enabled(before);
   return result;
 }
 
@@ -180,7 +181,7 @@ auto with_winograd(bool enabled, Fn&& body) {
 // LibTorch's convolutions and BatchNorm. Both give the same logits, also after the weights
 // change.
 TEST(UNet, InferenceFoldsBatchNormAndMatchesTheDirectPath) {
-  if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  if (!winograd_enabled()) GTEST_SKIP() << "needs OpenBLAS, and DUNET_WINOGRAD not 0";
   torch::NoGradGuard no_grad;
   for (const std::string norm : {"batch", "sync_batch", "none"}) {
     torch::manual_seed(4);
@@ -191,7 +192,10 @@ TEST(UNet, InferenceFoldsBatchNormAndMatchesTheDirectPath) {
     const auto image = torch::randn({2, 3, 40, 56});
     auto compare = [&] {
       const auto direct = with_winograd(false, [&] { return net->forward(image); });
-      EXPECT_LT(relative_max_error(net->forward(image), direct), 1e-5) << norm;
+      const auto folded = net->forward(image);
+      EXPECT_LT(relative_max_error(folded, direct), 1e-5) << norm;
+      // Not bit-equal: the folded Winograd path really ran (a fallback would pass the bound).
+      EXPECT_FALSE(torch::equal(folded, direct)) << norm;
     };
     compare();
     net->named_parameters()["downs.0.conv.body.0.weight"].mul_(0.5);
@@ -232,7 +236,7 @@ TEST(WinogradConv2d, GradientsMatchDirectConvolution) {
 // A training step of a UNet large enough for the Winograd path (64 and 128 channels at 64x64
 // and 32x32) gives the loss and parameter gradients of LibTorch's convolutions.
 TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
-  if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
+  if (!winograd_enabled()) GTEST_SKIP() << "needs OpenBLAS, and DUNET_WINOGRAD not 0";
   torch::manual_seed(6);
   UNet net(config(64, 2));
   const auto image = torch::randn({2, 3, 64, 64});
@@ -263,6 +267,10 @@ TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
   }
   EXPECT_LT(fast_error, 5 * direct_error) << "LibTorch float: " << direct_error / scale;
   EXPECT_LT(fast_error, 1e-2 * scale);
+  // Not bit-equal to LibTorch's float run: the Winograd path really ran.
+  bool any_difference = false;
+  for (size_t i = 1; i < fast.size(); ++i) any_difference |= !torch::equal(fast[i], direct[i]);
+  EXPECT_TRUE(any_difference);
   std::cout << "largest gradient error / largest gradient: LibTorch float " << direct_error / scale
             << ", Winograd " << fast_error / scale << "\n";
 }
