@@ -1,6 +1,10 @@
 #include "model/unet.h"
 
+#include <iterator>
+
 #include "core/error.h"
+#include "model/batch_norm_relu.h"
+#include "model/max_pool.h"
 #include "model/sync_batch_norm.h"
 #include "model/winograd_conv.h"
 #include "model/winograd_function.h"
@@ -21,21 +25,29 @@ DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm n
 }
 
 torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) {
-  if (!x.is_cpu() || x.scalar_type() != torch::kFloat || !winograd_enabled()) {
-    return body_->forward(x);
-  }
+  if (!x.is_cpu() || x.scalar_type() != torch::kFloat) return body_->forward(x);
   torch::Tensor y = x;
-  if (!is_training() && !torch::GradMode::is_enabled()) {
+  if (!is_training() && !torch::GradMode::is_enabled() && winograd_enabled()) {
     for (const FoldedConvReLU& convolution : inference_plan().convolutions) {
       y = convolution.forward(y);
     }
     return y;
   }
-  for (auto& layer : *body_) {
-    const auto* conv = layer.ptr()->as<nn::Conv2dImpl>();
-    y = conv != nullptr && trains_by_winograd(*conv, y)
-            ? winograd_conv2d(y, conv->weight, conv->bias)
-            : layer.forward(y);
+  // body_ is (conv, [norm], ReLU) twice; a BatchNorm2d takes its ReLU along when it can.
+  for (auto layer = body_->begin(); layer != body_->end(); ++layer) {
+    const auto next = std::next(layer);
+    if (const auto* conv = layer->ptr()->as<nn::Conv2dImpl>()) {
+      y = winograd_enabled() && trains_by_winograd(*conv, y)
+              ? winograd_conv2d(y, conv->weight, conv->bias)
+              : layer->forward(y);
+    } else if (auto* norm = layer->ptr()->as<nn::BatchNorm2dImpl>();
+               norm != nullptr && next != body_->end() && next->ptr()->as<nn::ReLUImpl>() &&
+               batch_norm_relu_applies(*norm, y)) {
+      y = batch_norm_relu(*norm, y);
+      ++layer;  // its ReLU
+    } else {
+      y = layer->forward(y);
+    }
   }
   return y;
 }
@@ -77,7 +89,7 @@ DownImpl::DownImpl(int64_t in_channels, int64_t out_channels, Norm norm)
 
 std::pair<torch::Tensor, torch::Tensor> DownImpl::forward(const torch::Tensor& x) {
   torch::Tensor skip = conv_->forward(x);
-  return {torch::max_pool2d(skip, /*kernel_size=*/2), skip};
+  return {max_pool2x2(skip), skip};
 }
 
 UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, Norm norm)

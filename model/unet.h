@@ -1,7 +1,7 @@
 // The classic UNet: DoubleConv = (conv3x3 pad 1, BatchNorm, ReLU) x 2; Down = DoubleConv then
-// 2x2 max-pool (the pre-pool map is the skip); Up = 2x2 stride-2 transpose conv halving the
-// channels (transpose_conv.h), concatenation with the skip, DoubleConv; a final 1x1 conv gives
-// the logits.
+// 2x2 max-pool (max_pool.h; the pre-pool map is the skip); Up = 2x2 stride-2 transpose conv
+// halving the channels (transpose_conv.h), concatenation with the skip, DoubleConv; a final
+// 1x1 conv gives the logits.
 #pragma once
 
 #include <torch/torch.h>
@@ -25,7 +25,8 @@ Norm parse_norm(const std::string& name);
 // with autograd as winograd_conv2d (from 16x16 pixels up, winograd_pays_off); in eval mode
 // without autograd with their BatchNorm folded in (folded_conv.h). The folded weights are
 // rebuilt whenever a parameter or buffer changed since (their version counters), so
-// validation between training epochs sees the current weights.
+// validation between training epochs sees the current weights. In training, BatchNorm and
+// its ReLU run as one function (batch_norm_relu.h).
 class DoubleConvImpl : public torch::nn::Module {
  public:
   DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm norm);

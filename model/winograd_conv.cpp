@@ -1,6 +1,5 @@
 #include "model/winograd_conv.h"
 
-#include <ATen/Parallel.h>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 
 #include "core/error.h"
 #include "model/compute_threads.h"
+#include "model/parallel_each.h"
 #include "model/winograd_kernels.h"
 
 namespace dunet::model {
@@ -77,14 +77,6 @@ void multiply(bool transpose_a, int64_t m, int64_t n, int64_t k, const float* a,
   const float one = 1.0f;
   sgemm()(transpose_a ? "T" : "N", "N", &mi, &ni, &ki, &one, a, &lda_i, b, &ldb_i, &beta, c,
           &ldc_i);
-}
-
-// fn(i) for every i in [0, n), split over LibTorch's threads.
-template <typename Fn>
-void parallel_each(int64_t n, const Fn& fn) {
-  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) fn(i);
-  });
 }
 
 // The tiles of a batch in blocks, with one [frequency][channel][tile] buffer of the block for

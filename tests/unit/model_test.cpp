@@ -7,12 +7,15 @@
 
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
+#include "model/batch_norm_relu.h"
 #include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/loss.h"
+#include "model/max_pool.h"
 #include "model/metrics.h"
 #include "model/predict.h"
 #include "model/unet.h"
@@ -273,6 +276,89 @@ TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
   EXPECT_TRUE(any_difference);
   std::cout << "largest gradient error / largest gradient: LibTorch float " << direct_error / scale
             << ", Winograd " << fast_error / scale << "\n";
+}
+
+// Forward values, running statistics and all three gradients of the fused BatchNorm + ReLU
+// against BatchNorm2d + ReLU in double: planes that are not a multiple of the vector lanes,
+// one value per image, a mean far from zero (variance by two passes), and the cumulative
+// average when there is no momentum.
+TEST(BatchNormReLU, SameAsBatchNorm2dThenReLU) {
+  torch::manual_seed(7);
+  struct Case {
+    std::vector<int64_t> shape;
+    double offset;
+    c10::optional<double> momentum;
+  };
+  for (const Case& c : {Case{{4, 16, 33, 20}, 0.0, 0.1}, Case{{3, 5, 1, 1}, 0.5, 0.1},
+                        Case{{2, 8, 16, 16}, 1000.0, 0.3}, Case{{2, 3, 24, 40}, -2.0, c10::nullopt}}) {
+    const int64_t channels = c.shape[1];
+    auto options = torch::nn::BatchNorm2dOptions(channels).momentum(c.momentum);
+    torch::nn::BatchNorm2d fused(options), reference(options);
+    fused->weight.data().uniform_(0.5, 1.5);
+    fused->bias.data().uniform_(-0.5, 0.5);
+    reference->to(torch::kDouble);
+    const auto x = (torch::randn(c.shape) + c.offset).requires_grad_();
+    const auto grad = torch::randn(c.shape);
+    ASSERT_TRUE(batch_norm_relu_applies(*fused, x));
+    {
+      torch::NoGradGuard no_grad;
+      reference->weight.copy_(fused->weight);
+      reference->bias.copy_(fused->bias);
+    }
+    for (int step = 0; step < 2; ++step) {  // twice: the running statistics accumulate
+      const auto y = batch_norm_relu(*fused, x);
+      const auto xd = x.detach().to(torch::kDouble).requires_grad_();
+      const auto yd = torch::relu(reference->forward(xd));
+      EXPECT_LT((y.to(torch::kDouble) - yd).abs().max().item<double>(), 2e-6);
+      const auto got = torch::autograd::grad({y}, {x, fused->weight, fused->bias}, {grad});
+      const auto want = torch::autograd::grad({yd}, {xd, reference->weight, reference->bias},
+                                              {grad.to(torch::kDouble)});
+      for (size_t i = 0; i < 3; ++i) {
+        EXPECT_LT(relative_max_error(got[i], want[i]), 5e-5) << "gradient " << i;
+      }
+    }
+    EXPECT_LT(relative_max_error(fused->running_mean, reference->running_mean), 1e-6);
+    EXPECT_LT(relative_max_error(fused->running_var, reference->running_var), 1e-6);
+    EXPECT_EQ(fused->num_batches_tracked.item<int64_t>(), 2);
+  }
+}
+
+TEST(BatchNormReLU, AppliesOnlyInTrainingToContiguousFloatCpuTensors) {
+  torch::nn::BatchNorm2d norm(4);
+  const auto x = torch::randn({2, 4, 6, 6});
+  EXPECT_TRUE(batch_norm_relu_applies(*norm, x));
+  EXPECT_FALSE(batch_norm_relu_applies(*norm, x.to(torch::kDouble)));
+  EXPECT_FALSE(batch_norm_relu_applies(*norm, x.transpose(2, 3)));
+  norm->eval();
+  EXPECT_FALSE(batch_norm_relu_applies(*norm, x));
+  norm->train();
+  EXPECT_THROW(batch_norm_relu(*norm, torch::randn({1, 4, 1, 1})), Error);  // one value each
+  EXPECT_THROW(batch_norm_relu(*norm, torch::randn({2, 3, 6, 6})), Error);  // wrong channels
+}
+
+// Values and gradients bit-equal to torch::max_pool2d: ties (small integers) go to the first
+// maximum, NaN wins, odd sides drop their last row and column, rows both longer and shorter
+// than the eight windows of the vector path.
+TEST(MaxPool2x2, SameValuesAndGradientsAsMaxPool2d) {
+  torch::manual_seed(8);
+  for (const auto& shape : std::vector<std::vector<int64_t>>{
+           {2, 3, 8, 8}, {1, 2, 7, 9}, {2, 4, 34, 40}, {1, 1, 2, 2}, {1, 2, 5, 37}}) {
+    auto x = torch::randint(0, 4, shape).to(torch::kFloat);
+    x.view(-1)[3] = std::numeric_limits<float>::quiet_NaN();
+    x.view(-1)[x.numel() - 1] = std::numeric_limits<float>::quiet_NaN();
+    x.requires_grad_();
+    const auto reference_input = x.detach().clone().requires_grad_();
+    const auto y = max_pool2x2(x);
+    const auto expected = torch::max_pool2d(reference_input, 2);
+    ASSERT_EQ(y.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::equal(y.isnan(), expected.isnan()));
+    EXPECT_TRUE(torch::equal(y.nan_to_num(-1), expected.nan_to_num(-1)));
+    const auto grad = torch::randn(y.sizes());
+    y.backward(grad);
+    expected.backward(grad);
+    EXPECT_TRUE(torch::equal(x.grad(), reference_input.grad()))
+        << torch::IntArrayRef(shape);
+  }
 }
 
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {
