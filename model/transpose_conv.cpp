@@ -1,6 +1,7 @@
 #include "model/transpose_conv.h"
 
 #include "model/compute_threads.h"
+#include "model/pixel_shuffle.h"
 
 namespace dunet::model {
 
@@ -28,9 +29,9 @@ torch::Tensor TransposeConv2x2Impl::forward(const torch::Tensor& x) {
         torch::baddbmm(bias_1x1.view({1, -1, 1}),
                        weight_1x1.view({out_channels_ * 4, in_channels_}).expand({n, -1, -1}),
                        x.reshape({n, in_channels_, h * w}));
-    return torch::pixel_shuffle(y.view({n, out_channels_ * 4, h, w}), 2);
+    return pixel_shuffle2(y.view({n, out_channels_ * 4, h, w}));
   }
-  return torch::pixel_shuffle(torch::conv2d(x, weight_1x1, bias_1x1), 2);
+  return pixel_shuffle2(torch::conv2d(x, weight_1x1, bias_1x1));
 }
 
 }  // namespace dunet::model

@@ -22,6 +22,7 @@
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
 #include "trainer/durable_file.h"
+#include "trainer/gradient_check.h"
 #include "trainer/gradient_reducer.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/tensor_sync.h"
@@ -388,10 +389,9 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
 }
 
 bool Trainer::Impl::gradients_finite() const {
-  for (const auto& p : model->parameters()) {
-    if (p.grad().defined() && !torch::isfinite(p.grad()).all().item<bool>()) return false;
-  }
-  return true;
+  std::vector<torch::Tensor> gradients;
+  for (const auto& p : model->parameters()) gradients.push_back(p.grad());
+  return all_finite(gradients);
 }
 
 void Trainer::Impl::skip_bad_step(double loss_value) {

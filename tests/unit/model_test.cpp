@@ -17,6 +17,7 @@
 #include "model/loss.h"
 #include "model/max_pool.h"
 #include "model/metrics.h"
+#include "model/pixel_shuffle.h"
 #include "model/predict.h"
 #include "model/unet.h"
 #include "model/winograd_conv.h"
@@ -358,6 +359,23 @@ TEST(MaxPool2x2, SameValuesAndGradientsAsMaxPool2d) {
     expected.backward(grad);
     EXPECT_TRUE(torch::equal(x.grad(), reference_input.grad()))
         << torch::IntArrayRef(shape);
+  }
+}
+
+// Pure data movement: values and gradient bit-equal to torch::pixel_shuffle's.
+TEST(PixelShuffle2, SameValuesAndGradientAsPixelShuffle) {
+  torch::manual_seed(9);
+  for (const auto& shape :
+       std::vector<std::vector<int64_t>>{{2, 8, 5, 7}, {1, 4, 1, 1}, {3, 16, 16, 33}}) {
+    const auto x = torch::randn(shape).requires_grad_();
+    const auto reference_input = x.detach().clone().requires_grad_();
+    const auto y = pixel_shuffle2(x);
+    const auto expected = torch::pixel_shuffle(reference_input, 2);
+    EXPECT_TRUE(torch::equal(y, expected)) << torch::IntArrayRef(shape);
+    const auto grad = torch::randn(y.sizes());
+    y.backward(grad);
+    expected.backward(grad);
+    EXPECT_TRUE(torch::equal(x.grad(), reference_input.grad())) << torch::IntArrayRef(shape);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -13,6 +14,7 @@
 #include "launcher/logging.h"
 #include "trainer/checkpoint.h"
 #include "trainer/durable_file.h"
+#include "trainer/gradient_check.h"
 #include "trainer/inference.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/trainer.h"
@@ -200,6 +202,24 @@ TEST(Checkpoint, FailedWriteFailsClearlyAndKeepsEarlierOnes) {
   EXPECT_FALSE(fs::exists(store.path_for_step(2)));
   EXPECT_EQ(store.latest(), store.path_for_step(1));
   EXPECT_EQ(store.latest_valid(), store.path_for_step(1));
+}
+
+TEST(GradientCheck, NaNAndInfinityAnywhereButNotLargeFiniteSums) {
+  const float max = std::numeric_limits<float>::max();
+  const auto fine = torch::randn({3, 4});
+  EXPECT_TRUE(all_finite({fine, torch::Tensor(), torch::zeros({0})}));
+  EXPECT_TRUE(all_finite({}));
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity()}) {
+    auto g = torch::randn({5, 7});
+    g[4][6] = bad;
+    EXPECT_FALSE(all_finite({fine, g})) << bad;
+  }
+  // Finite values whose float sum overflows, and infinities of both signs whose sum is NaN.
+  EXPECT_TRUE(all_finite({torch::full({4}, max)}));
+  EXPECT_FALSE(all_finite({torch::tensor({std::numeric_limits<float>::infinity(),
+                                          -std::numeric_limits<float>::infinity()})}));
 }
 
 TEST(LrSchedule, ValuesByHand) {
