@@ -22,6 +22,7 @@
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
 #include "trainer/durable_file.h"
+#include "trainer/fused_adam.h"
 #include "trainer/gradient_check.h"
 #include "trainer/gradient_reducer.h"
 #include "trainer/lr_schedule.h"
@@ -69,7 +70,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
         torch::optim::SGDOptions(c.learning_rate).momentum(c.momentum).weight_decay(
             c.weight_decay));
   }
-  return std::make_unique<torch::optim::Adam>(
+  return std::make_unique<FusedAdam>(
       model->parameters(),
       torch::optim::AdamOptions(c.learning_rate).weight_decay(c.weight_decay));
 }

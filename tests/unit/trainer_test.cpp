@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -14,6 +15,7 @@
 #include "launcher/logging.h"
 #include "trainer/checkpoint.h"
 #include "trainer/durable_file.h"
+#include "trainer/fused_adam.h"
 #include "trainer/gradient_check.h"
 #include "trainer/inference.h"
 #include "trainer/lr_schedule.h"
@@ -220,6 +222,64 @@ TEST(GradientCheck, NaNAndInfinityAnywhereButNotLargeFiniteSums) {
   EXPECT_TRUE(all_finite({torch::full({4}, max)}));
   EXPECT_FALSE(all_finite({torch::tensor({std::numeric_limits<float>::infinity(),
                                           -std::numeric_limits<float>::infinity()})}));
+}
+
+// Several steps with and without weight decay (a parameter without gradient is left alone),
+// then the state saved by FusedAdam continues in LibTorch's Adam and the other way round.
+TEST(FusedAdam, SameUpdatesAndStateAsAdam) {
+  for (const double decay : {0.0, 0.01}) {
+    torch::manual_seed(11);
+    auto make = [] {
+      std::vector<torch::Tensor> params{torch::randn({37}), torch::randn({4, 3, 3, 3}),
+                                        torch::randn({5})};
+      for (auto& p : params) p.requires_grad_();
+      return params;
+    };
+    auto fused_params = make();
+    std::vector<torch::Tensor> plain_params;
+    for (const auto& p : fused_params) plain_params.push_back(p.detach().clone().requires_grad_());
+    const auto options = torch::optim::AdamOptions(1e-2).weight_decay(decay);
+    FusedAdam fused(fused_params, options);
+    torch::optim::Adam plain(plain_params, options);
+    ASSERT_TRUE(fused.fusable());
+    auto step_both = [&](torch::optim::Optimizer& a, torch::optim::Optimizer& b) {
+      for (size_t i = 0; i + 1 < fused_params.size(); ++i) {  // the last has no gradient
+        const auto g = torch::randn(fused_params[i].sizes());
+        fused_params[i].mutable_grad() = g.clone();
+        plain_params[i].mutable_grad() = g.clone();
+      }
+      a.step();
+      b.step();
+    };
+    auto expect_same = [&](const char* when) {
+      for (size_t i = 0; i < fused_params.size(); ++i) {
+        EXPECT_LT((fused_params[i] - plain_params[i]).abs().max().item<double>(), 1e-6)
+            << when << ", parameter " << i << ", decay " << decay;
+      }
+    };
+    for (int step = 0; step < 5; ++step) step_both(fused, plain);
+    expect_same("after 5 steps");
+    EXPECT_TRUE(torch::equal(fused_params[2], plain_params[2]));
+    // Swap the states: each optimizer continues from the other's saved state.
+    std::stringstream fused_state, plain_state;
+    torch::serialize::OutputArchive fused_out, plain_out;
+    fused.save(fused_out);
+    plain.save(plain_out);
+    fused_out.save_to(fused_state);
+    plain_out.save_to(plain_state);
+    FusedAdam fused_resumed(fused_params, options);
+    torch::optim::Adam plain_resumed(plain_params, options);
+    torch::serialize::InputArchive fused_in, plain_in;
+    plain_in.load_from(fused_state);
+    fused_in.load_from(plain_state);
+    plain_resumed.load(plain_in);
+    fused_resumed.load(fused_in);
+    for (int step = 0; step < 3; ++step) step_both(fused_resumed, plain_resumed);
+    expect_same("after swapping states");
+  }
+  // Double parameters go to Adam::step.
+  FusedAdam doubles({torch::randn({3}, torch::kDouble).requires_grad_()});
+  EXPECT_FALSE(doubles.fusable());
 }
 
 TEST(LrSchedule, ValuesByHand) {
