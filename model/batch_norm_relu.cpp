@@ -25,8 +25,6 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
                                double momentum, double eps) {
     const kernels::Shape shape = shape_of(x);
     const int64_t count = shape.values_per_channel();
-    DUNET_CHECK(count > 1, Error, "BatchNorm in training needs more than one value per channel, got ",
-                x.sizes());
     const auto options = x.options();
     torch::Tensor mean = torch::empty({shape.channels}, options);
     torch::Tensor inverse_std = torch::empty({shape.channels}, options);
@@ -88,7 +86,7 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
       const kernels::GradientSums sums =
           kernels::channel_gradient_sums(dy, out, in, shape, c, means[c]);
       const double inverse = inverse_stds[c];
-      // dx = gamma * inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), x_hat = (x - mean) inv_std
+      // dx = gamma inv_std (g - mean(g) - x_hat mean(g x_hat)), x_hat = (x - mean) inv_std
       const double a = gamma[c] * inverse;
       const double b = -a * inverse * inverse * sums.centred_gradient / count;
       const double offset = -a * sums.gradient / count;
@@ -119,17 +117,17 @@ torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& norm, const torch::Ten
               x.sizes(), " ", x.scalar_type());
   DUNET_CHECK(x.size(1) == norm.options.num_features(), Error, "BatchNorm2d of ",
               norm.options.num_features(), " channels given ", x.size(1), " channels");
-  // As BatchNorm2d: without a momentum the running statistics are the cumulative average.
-  double momentum = 0;
+  DUNET_CHECK(x.size(0) * x.size(2) * x.size(3) > 1, Error,
+              "BatchNorm in training needs more than one value per channel, got ", x.sizes());
   {
     torch::NoGradGuard no_grad;
     norm.num_batches_tracked += 1;
   }
-  if (norm.options.momentum()) {
-    momentum = *norm.options.momentum();
-  } else {
-    momentum = 1.0 / static_cast<double>(norm.num_batches_tracked.item<int64_t>());
-  }
+  // As BatchNorm2d: without a momentum the running statistics are the cumulative average.
+  const double momentum =
+      norm.options.momentum()
+          ? *norm.options.momentum()
+          : 1.0 / static_cast<double>(norm.num_batches_tracked.item<int64_t>());
   return BatchNormReLUFunction::apply(x, norm.weight, norm.bias, norm.running_mean,
                                       norm.running_var, momentum, norm.options.eps());
 }

@@ -290,8 +290,11 @@ TEST(BatchNormReLU, SameAsBatchNorm2dThenReLU) {
     double offset;
     c10::optional<double> momentum;
   };
-  for (const Case& c : {Case{{4, 16, 33, 20}, 0.0, 0.1}, Case{{3, 5, 1, 1}, 0.5, 0.1},
-                        Case{{2, 8, 16, 16}, 1000.0, 0.3}, Case{{2, 3, 24, 40}, -2.0, c10::nullopt}}) {
+  const std::vector<Case> cases{{{4, 16, 33, 20}, 0.0, 0.1},
+                                {{3, 5, 1, 1}, 0.5, 0.1},
+                                {{2, 8, 16, 16}, 1000.0, 0.3},
+                                {{2, 3, 24, 40}, -2.0, c10::nullopt}};
+  for (const Case& c : cases) {
     const int64_t channels = c.shape[1];
     auto options = torch::nn::BatchNorm2dOptions(channels).momentum(c.momentum);
     torch::nn::BatchNorm2d fused(options), reference(options);
