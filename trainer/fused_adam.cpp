@@ -62,18 +62,13 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
                          static_cast<float>(options.eps()),
                          static_cast<float>(options.lr() / bias_correction1),
                          static_cast<float>(std::sqrt(bias_correction2))});
+      // The kernel writes through raw pointers: move the version counter as an in-place
+      // tensor operation would (the UNet's folded inference weights are keyed on it).
+      torch::autograd::impl::bump_version(p);
     }
   }
   model::parallel_each(static_cast<int64_t>(updates.size()),
                        [&](int64_t i) { apply_adam_update(updates[static_cast<size_t>(i)]); });
-  // The parameters and moments changed through raw pointers: move their version counters as
-  // in-place tensor operations would.
-  for (auto& group : param_groups()) {
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      torch::autograd::impl::bump_version(p);
-    }
-  }
   return loss;
 }
 
