@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One entry point for set-up on Debian 12: installs what is missing, builds, and then
+# One entry point for set-up on Debian 12 or 13: installs what is missing, builds, and then
 #   ./dunet.sh demo    synthetic nuclei -> prepare -> train a small UNet -> infer -> picture
 #   ./dunet.sh test    every test through CTest, then unit + multi-rank tests under ASan + UBSan
 #   ./dunet.sh build   install and build only
 #   ./dunet.sh deps    install the Debian packages only
+#   ./dunet.sh test-debian13   `test` inside a Debian 13 root made by scripts/debian13.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -12,7 +13,8 @@ BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
 # LibTorch CPU with OpenBLAS (the default reference BLAS trains ~3x slower), MPI, serial
 # thread-safe HDF5, TOML++, spdlog, CLI11, OpenCV, GoogleTest, the build tools, and SLURM with
 # munge for `dunet submit` and its tests (a local single-node cluster), and clang with
-# libFuzzer for the fuzz tests.
+# libFuzzer for the fuzz tests. The same names exist in Debian 12 and 13 (`clang` and
+# `libclang-rt-dev` are each release's default LLVM: 14 and 19).
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
@@ -20,7 +22,7 @@ PACKAGES=(
   libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev
   libopencv-dev
   slurm-wlm munge
-  clang-14 libclang-rt-14-dev
+  clang libclang-rt-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -41,9 +43,10 @@ install_deps() {
 build() {
   install_deps
   log "building in $BUILD_DIR"
+  mkdir -p "$BUILD_DIR"
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUNET_WERROR=ON \
-    ${DUNET_CMAKE_ARGS:-} > "$BUILD_DIR.configure.log" 2>&1 || {
-    cat "$BUILD_DIR.configure.log"; exit 1; }
+    ${DUNET_CMAKE_ARGS:-} > "$BUILD_DIR/configure.log" 2>&1 || {
+    cat "$BUILD_DIR/configure.log"; exit 1; }
   cmake --build "$BUILD_DIR" -j "$(nproc)"
 }
 
@@ -66,8 +69,9 @@ run_tests() {
 run_sanitized_tests() {
   local dir="$ROOT/build-asan"
   log "building with ASan + UBSan in $dir"
+  mkdir -p "$dir"
   cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUNET_SANITIZE=ON \
-    -DDUNET_WITH_NCCL=OFF > "$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+    -DDUNET_WITH_NCCL=OFF > "$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; exit 1; }
   cmake --build "$dir" -j "$(nproc)" --target launcher_config_test data_prepare_test \
     data_loader_test model_test trainer_test mpi_comm_test mpi_train_test mpi_stall_program
   log "running the unit and multi-rank tests under ASan + UBSan"
@@ -101,6 +105,7 @@ case "${1:-}" in
   demo) shift; run_demo "$@" ;;
   test) shift; run_tests "$@" ;;
   build) build ;;
+  test-debian13) shift; exec "$ROOT/scripts/debian13.sh" run ./dunet.sh test "$@" ;;
   deps) install_deps ;;
-  *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -20,6 +20,7 @@ struct InferArgs {
   double threshold = 0.5;
   int64_t tile_size = 512;
   int64_t threads = 0;
+  model::NumericsSettings numerics;
 };
 
 void infer_one(const trainer::Predictor& predictor, const InferArgs& args, const fs::path& image,
@@ -42,10 +43,14 @@ void infer_one(const trainer::Predictor& predictor, const InferArgs& args, const
 }
 
 void run_infer(const InferArgs& args) {
-  const trainer::Predictor predictor(args.model, args.threads);
+  const trainer::Predictor predictor(args.model, args.threads, args.numerics);
   const auto& s = predictor.summary();
   spdlog::info("model: {} (epoch {}, base_channels {}, depth {}, validation IoU {:.4f})",
                args.model.string(), s.epoch, s.base_channels, s.depth, s.last_iou);
+  spdlog::info("numerics {}", predictor.numerics().line());
+  if (!predictor.trained_with_numerics().empty()) {
+    spdlog::info("trained with numerics {}", predictor.trained_with_numerics());
+  }
   if (!fs::is_directory(args.image)) {
     infer_one(predictor, args, args.image, args.out, args.overlay);
     return;
@@ -83,6 +88,14 @@ void add_infer_command(CLI::App& app) {
       ->check(CLI::Range(int64_t{64}, int64_t{16384}));
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
       ->capture_default_str();
+  cmd->add_option("--conv-path", args->numerics.conv_path,
+                  "3x3 convolutions: auto, winograd or direct (as model.conv_path)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "winograd", "direct"}));
+  cmd->add_option("--cpu-allocator", args->numerics.cpu_allocator,
+                  "CPU allocator: auto, caching or system (as train.cpu_allocator)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "caching", "system"}));
   cmd->callback([args] { run_infer(*args); });
 }
 

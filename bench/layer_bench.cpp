@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "model/caching_allocator.h"
+#include "model/numerics.h"
 #include "model/compute_threads.h"
 #include "model/predict.h"
 #include "model/transpose_conv.h"
@@ -158,7 +158,7 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
 }
 
 void run_infer_bench(const InferOptions& options) {
-  model::use_caching_cpu_allocator();
+  model::apply_numerics({});
   model::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   model::ModelConfig config;

@@ -26,6 +26,9 @@ class Communicator {
   virtual int local_rank() const = 0;  // rank among the processes on this node
   virtual int local_size() const = 0;
   virtual std::string name() const = 0;
+  // The communication library and its version ("Open MPI v4.1.4", "NCCL 2.22.3"), for the
+  // numerics report; empty where there is none.
+  virtual std::string library_version() const = 0;
 
   virtual void all_reduce(at::Tensor& tensor, ReduceOp op) = 0;
   virtual void broadcast(at::Tensor& tensor, int root) = 0;

@@ -40,6 +40,10 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"model", "norm", "normalisation after each 3x3 convolution", {}, {},
            {"batch", "sync_batch", "none"}},
           c.model.norm);
+  v.field({"model", "conv_path", "3x3 convolutions on the CPU: auto = Winograd where OpenBLAS "
+           "is loaded and a layer gains, winograd = the same but an error where it cannot run, "
+           "direct = LibTorch's convolution", {}, {}, {"auto", "winograd", "direct"}},
+          c.model.conv_path);
 
   v.section("train", "Optimisation");
   v.field({"train", "epochs", "passes over the training set", 1, kIntMax}, c.train.epochs);
@@ -66,6 +70,10 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"train", "threads", "CPU threads per process; 0 = cores / processes on the node", 0,
            1024},
           c.train.threads);
+  v.field({"train", "cpu_allocator", "LibTorch's CPU allocator: auto = dunet's caching "
+           "allocator unless AddressSanitizer runs, caching = the same but an error where it "
+           "cannot run, system = c10's default", {}, {}, {"auto", "caching", "system"}},
+          c.train.cpu_allocator);
   v.field({"train", "max_bad_steps",
            "steps in a row with NaN/Inf loss or gradients (skipped) before the run stops", 1,
            1000000},

@@ -13,6 +13,7 @@ class LocalCommunicator final : public Communicator {
   int local_rank() const override { return 0; }
   int local_size() const override { return 1; }
   std::string name() const override { return "local"; }
+  std::string library_version() const override { return ""; }
 
   void all_reduce(at::Tensor& /*tensor*/, ReduceOp /*op*/) override {}
   void broadcast(at::Tensor& /*tensor*/, int /*root*/) override {}

@@ -115,4 +115,13 @@ std::vector<double> MpiCommunicator::all_reduce_sum(const std::vector<double>& v
   return sums;
 }
 
+std::string MpiCommunicator::library_version() const {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "MPI (version unknown)";
+  std::string version(text, static_cast<size_t>(std::max(0, length)));
+  const auto end = version.find_first_of(",\n");  // "Open MPI v4.1.4, package: ..."
+  return version.substr(0, end);
+}
+
 }  // namespace dunet::launcher

@@ -135,4 +135,14 @@ std::vector<double> NcclCommunicator::all_reduce_sum(const std::vector<double>& 
   return bootstrap_.all_reduce_sum(values);
 }
 
+std::string NcclCommunicator::library_version() const {
+  int code = 0;
+  if (ncclGetVersion(&code) != ncclSuccess) return "NCCL (version unknown)";
+  // NCCL_VERSION_CODE layout: major*10000 + minor*100 + patch from 2.9 on, *1000 + *100 before.
+  const int major = code >= 10000 ? code / 10000 : code / 1000;
+  const int minor = code >= 10000 ? code / 100 % 100 : code / 100 % 10;
+  return "NCCL " + std::to_string(major) + "." + std::to_string(minor) + "." +
+         std::to_string(code % 100);
+}
+
 }  // namespace dunet::launcher

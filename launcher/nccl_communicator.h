@@ -27,6 +27,7 @@ class NcclCommunicator final : public Communicator {
   int local_rank() const override { return bootstrap_.local_rank(); }
   int local_size() const override { return bootstrap_.local_size(); }
   std::string name() const override { return "nccl"; }
+  std::string library_version() const override;
   int device() const;
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override;

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "model/batch_norm_relu_kernels.h"
+#include "model/cpu_kernels.h"
 #include "model/parallel_each.h"
 
 namespace dunet::model {
@@ -104,7 +105,7 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
 
 bool batch_norm_relu_applies(const torch::nn::BatchNorm2dImpl& norm, const torch::Tensor& x) {
   const auto& options = norm.options;
-  return norm.is_training() && options.affine() && options.track_running_stats() &&
+  return kCpuKernelsBuilt && norm.is_training() && options.affine() && options.track_running_stats() &&
          x.is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 && x.is_contiguous() &&
          norm.weight.scalar_type() == torch::kFloat && norm.running_mean.is_contiguous() &&
          norm.running_var.is_contiguous();

@@ -3,6 +3,7 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -12,6 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/cpu_kernels.h"
+#include "model/torch_compat.h"
+
 namespace dunet::model {
 namespace {
 
@@ -19,9 +23,9 @@ constexpr size_t kAlignment = 64;               // what c10's own CPU allocator 
 constexpr size_t kLargeBlock = size_t{1} << 20;  // smaller ones stay with malloc
 constexpr size_t kRounding = size_t{1} << 20;    // large sizes round up to whole MiB
 
-class CachingCpuAllocator final : public c10::Allocator {
+class CachingCpuAllocator final : public CompatAllocator {
  public:
-  c10::DataPtr allocate(size_t bytes) const override {
+  c10::DataPtr allocate_block(size_t bytes) const override {
     void* ptr = const_cast<CachingCpuAllocator*>(this)->acquire(bytes);
     return {ptr, ptr, &release_to_cache, c10::Device(c10::DeviceType::CPU)};
   }
@@ -145,16 +149,36 @@ bool sanitized() {
   return false;
 }
 
+std::mutex& choice_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+bool in_use = false;
+uint8_t last_priority = 0;  // c10 keeps an allocator set at a lower priority than the last
+
 }  // namespace
 
-bool use_caching_cpu_allocator() {
-  static const bool in_use = [] {
-    const char* setting = std::getenv("DUNET_CACHING_ALLOCATOR");
-    if (sanitized() || (setting != nullptr && std::strcmp(setting, "0") == 0)) return false;
-    // Priority above c10's default (0), so nothing registered later at 0 replaces it.
-    c10::SetCPUAllocator(&CachingCpuAllocator::instance(), /*priority=*/1);
-    return true;
-  }();
+std::string caching_allocator_unavailable_reason() {
+  if (!kCpuKernelsBuilt) return "dunet was built with DUNET_CPU_KERNELS=OFF";
+  if (sanitized()) return "AddressSanitizer must see every free";
+  return "";
+}
+
+void set_caching_cpu_allocator(bool enabled) {
+  std::lock_guard<std::mutex> lock(choice_mutex());
+  if (enabled && !caching_allocator_unavailable_reason().empty()) enabled = false;
+  if (enabled == in_use) return;
+  // Each change outranks the one before, so nothing registered at c10's default priority (0)
+  // replaces it. Tensors made under either allocator carry their own deleter, so switching
+  // while tensors live is safe.
+  ++last_priority;
+  c10::SetCPUAllocator(enabled ? &CachingCpuAllocator::instance() : c10::GetDefaultCPUAllocator(),
+                       last_priority);
+  in_use = enabled;
+}
+
+bool caching_cpu_allocator_in_use() {
+  std::lock_guard<std::mutex> lock(choice_mutex());
   return in_use;
 }
 

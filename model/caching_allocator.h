@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace dunet::model {
 
@@ -17,10 +18,15 @@ struct CachingAllocatorStats {
   size_t misses = 0;
 };
 
-// Makes the caching allocator LibTorch's CPU allocator (idempotent). It is skipped under
-// AddressSanitizer, which must see every free, and when DUNET_CACHING_ALLOCATOR=0.
-// Returns whether it is in use.
-bool use_caching_cpu_allocator();
+// Makes the caching allocator LibTorch's CPU allocator, or puts c10's default one back. It
+// stays off where it cannot run (caching_allocator_unavailable_reason()). Chosen by the config
+// through apply_numerics() (numerics.h).
+void set_caching_cpu_allocator(bool enabled);
+bool caching_cpu_allocator_in_use();
+
+// Why the caching allocator cannot run in this process (AddressSanitizer must see every free,
+// or the CPU kernels were not built), or empty when it can.
+std::string caching_allocator_unavailable_reason();
 
 CachingAllocatorStats caching_allocator_stats();
 

@@ -41,6 +41,27 @@ bool blas_is_openblas() {
   return result;
 }
 
+std::string blas_description() {
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info info{};
+  if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) {
+    return "none loaded (no sgemm_ in the process)";
+  }
+  const std::string file = info.dli_fname;
+  if (!blas_is_openblas()) return "not OpenBLAS: " + file;
+  std::string config = "OpenBLAS";
+  if (void* library = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) {
+    using GetConfig = const char* (*)();
+    using GetCore = const char* (*)();
+    const auto get_config = reinterpret_cast<GetConfig>(dlsym(library, "openblas_get_config"));
+    const auto get_core = reinterpret_cast<GetCore>(dlsym(library, "openblas_get_corename"));
+    if (get_config != nullptr && get_config() != nullptr) config = get_config();
+    if (get_core != nullptr && get_core() != nullptr) config += std::string(" core=") + get_core();
+    dlclose(library);
+  }
+  return config + " " + file;
+}
+
 void set_compute_threads(int threads) {
   at::set_num_threads(threads);
   if (const SetThreads set = openblas_set_threads()) set(threads);

@@ -4,11 +4,17 @@
 // share a node.
 #pragma once
 
+#include <string>
+
 namespace dunet::model {
 
 // Whether the BLAS that LibTorch and dunet call (sgemm_) is OpenBLAS, not the slow reference
 // BLAS.
 bool blas_is_openblas();
+
+// Which BLAS computes sgemm_, for the numerics report: OpenBLAS's own configuration string
+// (version, kernel set) and the library file, or the file of another BLAS.
+std::string blas_description();
 
 // Sets LibTorch's intra-op threads and, when the loaded BLAS is OpenBLAS, its threads too.
 void set_compute_threads(int threads);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/cpu_kernels.h"
 #include "model/parallel_each.h"
 
 namespace dunet::model {
@@ -139,7 +140,7 @@ class MaxPool2x2Function : public torch::autograd::Function<MaxPool2x2Function> 
 }  // namespace
 
 torch::Tensor max_pool2x2(const torch::Tensor& x) {
-  if (!x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 || !x.is_contiguous() ||
+  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 || !x.is_contiguous() ||
       x.size(2) < 2 || x.size(3) < 2) {
     return torch::max_pool2d(x, /*kernel_size=*/2);
   }

@@ -1,5 +1,6 @@
 #include "model/pixel_shuffle.h"
 
+#include "model/cpu_kernels.h"
 #include "model/parallel_each.h"
 
 namespace dunet::model {
@@ -82,7 +83,7 @@ class PixelShuffle2Function : public torch::autograd::Function<PixelShuffle2Func
 }  // namespace
 
 torch::Tensor pixel_shuffle2(const torch::Tensor& x) {
-  if (!x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 || x.size(1) % 4 != 0 ||
+  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 || x.size(1) % 4 != 0 ||
       !x.is_contiguous()) {
     return torch::pixel_shuffle(x, 2);
   }

@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 
 #include "core/error.h"
 #include "model/compute_threads.h"
+#include "model/cpu_kernels.h"
 #include "model/parallel_each.h"
 #include "model/winograd_kernels.h"
 
@@ -106,11 +105,9 @@ class TileBlocks {
   at::Tensor output_side_;
 };
 
+// On unless the config's model.conv_path says otherwise (numerics.h applies it).
 std::atomic<bool>& enabled_flag() {
-  static std::atomic<bool> flag = [] {
-    const char* setting = std::getenv("DUNET_WINOGRAD");
-    return setting == nullptr || std::strcmp(setting, "0") != 0;
-  }();
+  static std::atomic<bool> flag{true};
   return flag;
 }
 
@@ -120,7 +117,7 @@ bool winograd_enabled() { return WinogradConv3x3::available() && enabled_flag().
 
 void set_winograd_enabled(bool enabled) { enabled_flag().store(enabled); }
 
-bool WinogradConv3x3::available() { return sgemm() != nullptr; }
+bool WinogradConv3x3::available() { return kCpuKernelsBuilt && sgemm() != nullptr; }
 
 WinogradConv3x3::WinogradConv3x3(const at::Tensor& weight, const at::Tensor& bias)
     : in_channels_(weight.size(1)), out_channels_(weight.size(0)) {

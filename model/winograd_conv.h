@@ -20,8 +20,8 @@ class WinogradConv3x3 {
   // `relu`, max(0, .) is applied on the way out (no extra pass over memory).
   at::Tensor forward(const at::Tensor& input, bool relu) const;
 
-  // False when the process has no directly callable BLAS (sgemm_); callers then keep the
-  // direct convolution.
+  // False when the process has no OpenBLAS sgemm_ or dunet was built without its CPU kernels
+  // (cpu_kernels.h); callers then keep the direct convolution.
   static bool available();
 
  private:
@@ -31,9 +31,9 @@ class WinogradConv3x3 {
   at::Tensor bias_;                // [out] float
 };
 
-// Whether the UNet computes its 3x3 convolutions by Winograd on the CPU: by default when
-// available() and the environment does not set DUNET_WINOGRAD=0. Tests and benchmarks switch
-// it to compare with LibTorch's convolutions.
+// Whether the UNet computes its 3x3 convolutions by Winograd on the CPU: when available() and
+// the config's model.conv_path is not "direct" (apply_numerics, numerics.h). Tests and
+// benchmarks switch it to compare with LibTorch's convolutions.
 bool winograd_enabled();
 void set_winograd_enabled(bool enabled);
 

@@ -37,6 +37,7 @@ void write_meta(torch::serialize::OutputArchive& archive, const CheckpointMeta& 
   archive.write("model.norm", c10::IValue(m.model.norm));
   archive.write("norm.mean", c10::IValue(m.mean));
   archive.write("norm.std", c10::IValue(m.std));
+  archive.write("numerics", c10::IValue(m.numerics));
 }
 
 int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
@@ -93,6 +94,10 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path
     m.model.norm = read_string(archive, "model.norm");
     m.mean = read_doubles(archive, "norm.mean");
     m.std = read_doubles(archive, "norm.std");
+    c10::IValue numerics;  // absent from checkpoints written before it was recorded
+    if (archive.try_read("numerics", numerics) && numerics.isString()) {
+      m.numerics = numerics.toStringRef();
+    }
   } catch (const std::exception& e) {  // c10::Error or the JIT's attribute errors
     throw CheckpointError("checkpoint '" + path.string() + "' is incomplete or damaged: " +
                           e.what());

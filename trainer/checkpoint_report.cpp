@@ -44,6 +44,8 @@ std::string describe_checkpoint(const std::filesystem::path& path) {
       << "last_val_dice    " << m.last_dice << "\n"
       << "best_val_iou     " << m.best_iou << "\n"
       << "weights_fnv1a64  " << std::hex << weights_digest(path, m) << std::dec << "\n"
+      << "numerics         "
+      << (m.numerics.empty() ? "not recorded (written by an older dunet)" : m.numerics) << "\n"
       << "\n# config it was trained with\n"
       << m.config_toml;
   return out.str();

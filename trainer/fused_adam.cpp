@@ -3,7 +3,9 @@
 #include <cmath>
 #include <vector>
 
+#include "model/cpu_kernels.h"
 #include "model/parallel_each.h"
+#include "model/torch_compat.h"
 #include "trainer/adam_kernel.h"
 
 namespace dunet::trainer {
@@ -18,6 +20,7 @@ bool fusable_tensor(const torch::Tensor& t) {
 }  // namespace
 
 bool FusedAdam::fusable() const {
+  if (!model::kCpuKernelsBuilt) return false;
   for (const auto& group : param_groups()) {
     if (static_cast<const torch::optim::AdamOptions&>(group.options()).amsgrad()) return false;
     for (const auto& p : group.params()) {
@@ -41,8 +44,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       // Keyed as Adam keys its state, so that Adam::step, save and load see the same entries.
-      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
-      auto& slot = state_[key];
+      auto& slot = state_[model::optimizer_state_key(state_, p.unsafeGetTensorImpl())];
       if (!slot) {
         auto fresh = std::make_unique<torch::optim::AdamParamState>();
         fresh->step(0);

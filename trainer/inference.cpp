@@ -2,7 +2,6 @@
 
 #include <thread>
 
-#include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/predict.h"
 #include "trainer/checkpoint.h"
@@ -16,13 +15,15 @@ struct Predictor::Impl {
   CheckpointSummary summary;
   data::Normalization norm;
   torch::Device device{torch::kCPU};
+  model::NumericsReport numerics;
 };
 
-Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads)
+Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads,
+                     const model::NumericsSettings& numerics)
     : impl_(std::make_unique<Impl>()) {
   model::set_compute_threads(threads > 0 ? static_cast<int>(threads)
                                        : static_cast<int>(std::thread::hardware_concurrency()));
-  model::use_caching_cpu_allocator();
+  impl_->numerics = model::apply_numerics(numerics);
   impl_->meta = read_checkpoint_meta(checkpoint);
   impl_->model = model::UNet(impl_->meta.model);
   load_checkpoint(checkpoint, impl_->model, nullptr);
@@ -40,6 +41,10 @@ Predictor::~Predictor() = default;
 int64_t Predictor::in_channels() const { return impl_->meta.model.in_channels; }
 
 const CheckpointSummary& Predictor::summary() const { return impl_->summary; }
+
+const model::NumericsReport& Predictor::numerics() const { return impl_->numerics; }
+
+const std::string& Predictor::trained_with_numerics() const { return impl_->meta.numerics; }
 
 data::Image Predictor::predict_mask(const data::Image& image, double threshold,
                                     int64_t tile_size) const {

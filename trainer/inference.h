@@ -6,18 +6,24 @@
 #include <memory>
 
 #include "data/sample.h"
+#include "model/numerics.h"
 #include "trainer/checkpoint_meta_view.h"
 
 namespace dunet::trainer {
 
 class Predictor {
  public:
-  // Loads the checkpoint (weights and normalisation); `threads` 0 = all cores.
-  explicit Predictor(const std::filesystem::path& checkpoint, int64_t threads = 0);
+  // Loads the checkpoint (weights and normalisation); `threads` 0 = all cores. `numerics`
+  // chooses the convolution path and CPU allocator (model::apply_numerics).
+  explicit Predictor(const std::filesystem::path& checkpoint, int64_t threads = 0,
+                     const model::NumericsSettings& numerics = {});
   ~Predictor();
 
   int64_t in_channels() const;
   const CheckpointSummary& summary() const;
+  // What computes the predictions here, and what computed the weights (may be empty).
+  const model::NumericsReport& numerics() const;
+  const std::string& trained_with_numerics() const;
 
   // Returns a height x width mask with values 0/1 (channels = 1) for an image with
   // in_channels() channels; images larger than `tile_size` are predicted in tiles.

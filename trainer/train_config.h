@@ -23,6 +23,9 @@ struct TrainConfig {
   int64_t threads = 0;                    // CPU threads per process; 0 = cores / local processes
   int64_t log_every_steps = 10;
   int64_t max_bad_steps = 5;  // non-finite loss/gradients in a row before the run stops
+  // LibTorch's CPU allocator: auto (dunet's caching allocator unless AddressSanitizer runs) |
+  // caching (an error where it cannot run) | system (c10's default).
+  std::string cpu_allocator = "auto";
 };
 
 struct ValidationConfig {

@@ -15,9 +15,9 @@
 #include "launcher/config_writer.h"
 #include "launcher/progress.h"
 #include "launcher/stop_signal.h"
-#include "model/caching_allocator.h"
 #include "model/compute_threads.h"
 #include "model/loss.h"
+#include "model/numerics.h"
 #include "model/sync_batch_norm.h"
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
@@ -162,8 +162,13 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                             comm.local_size());
   model::set_compute_threads(threads);
-  model::use_caching_cpu_allocator();
+  const model::NumericsReport numerics =
+      model::apply_numerics({config.model.conv_path, config.train.cpu_allocator});
   s.device = select_device(config.dist.device, comm.local_rank());
+  const std::string comm_version = comm.library_version();
+  s.state.numerics = numerics.line() + " comm=" + comm.name() +
+                     (comm_version.empty() ? "" : " comm_library=\"" + comm_version + "\"");
+  spdlog::info("numerics {}", s.state.numerics);
 
   s.train_set = std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));
   DUNET_CHECK(s.train_set->channels() == config.model.in_channels, ConfigError,

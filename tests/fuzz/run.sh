@@ -7,7 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${DUNET_FUZZ_BUILD_DIR:-$HERE/../../build-fuzz}
 case "${1:-}" in
   build)
-    CXX=$(command -v clang++-14 || command -v clang++)
+    CXX=$(command -v clang++)
     cmake -S "$HERE" -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER="$CXX" > "$BUILD.configure.log" 2>&1 ||
       { cat "$BUILD.configure.log"; exit 1; }
     cmake --build "$BUILD" -j "$(nproc)"

@@ -14,14 +14,18 @@
 #include "model/batch_norm_relu.h"
 #include "model/caching_allocator.h"
 #include "model/compute_threads.h"
+#include "model/cpu_kernels.h"
 #include "model/loss.h"
 #include "model/max_pool.h"
 #include "model/metrics.h"
+#include "model/numerics.h"
 #include "model/pixel_shuffle.h"
 #include "model/predict.h"
+#include "model/torch_compat.h"
 #include "model/unet.h"
 #include "model/winograd_conv.h"
 #include "model/winograd_function.h"
+#include "winograd_error_bound.h"
 
 namespace dunet::model {
 namespace {
@@ -119,7 +123,7 @@ TEST(ComputeThreads, DetectsWhichBlasSgemmComesFrom) {
   ASSERT_NE(dladdr(sgemm, &info), 0);
   const std::string path = std::filesystem::canonical(info.dli_fname).string();
   EXPECT_EQ(blas_is_openblas(), path.find("openblas") != std::string::npos) << path;
-  EXPECT_EQ(WinogradConv3x3::available(), blas_is_openblas());
+  EXPECT_EQ(WinogradConv3x3::available(), kCpuKernelsBuilt && blas_is_openblas());
   if (std::getenv("DUNET_EXPECT_REFERENCE_BLAS") != nullptr) {
     EXPECT_FALSE(blas_is_openblas());
   }
@@ -145,10 +149,24 @@ double relative_max_error(const torch::Tensor& got, const torch::Tensor& expecte
       .item<double>();
 }
 
-// Against LibTorch's convolution in double: partial tiles at the right and bottom edges,
-// 1x1 images, several images per call, more than one block of tiles, ReLU on the way out.
-// Float rounding in the transforms: measured 2e-6 to 1.2e-5 of the largest output here, about
-// five times LibTorch's own float convolution (0.8e-6 to 2.2e-6), as expected of F(4x4, 3x3).
+// The test's own double-precision F(4x4, 3x3), which the error bounds below evaluate on absolute
+// values, is exactly the convolution (to double rounding): the oracle checks itself.
+TEST(WinogradErrorBound, ReferenceAlgorithmIsTheConvolution) {
+  torch::manual_seed(2);
+  const auto x = torch::randn({2, 5, 9, 14}, torch::kDouble);
+  const auto w = torch::randn({3, 5, 3, 3}, torch::kDouble);
+  const auto direct = torch::conv2d(x, w, {}, /*stride=*/1, /*padding=*/1);
+  EXPECT_LT((testing::winograd_forward(x, w, /*absolute=*/false) - direct).abs().max().item<double>(),
+            1e-12);
+  // The absolute-value form bounds |x| * |w| from above: it is at least direct's.
+  const auto abs_direct = torch::conv2d(x.abs(), w.abs(), {}, 1, 1);
+  EXPECT_TRUE((testing::winograd_forward(x, w, true) >= abs_direct * (1 - 1e-12)).all().item<bool>());
+}
+
+// Against LibTorch's convolution in double, every output element within the rigorous float
+// bound of Note [Winograd error bound] (the same on any CPU): partial tiles at the right and
+// bottom edges, 1x1 images, several images per call, more than one block of tiles, ReLU on the
+// way out.
 TEST(WinogradConv3x3, SameAsDirectConvolution) {
   if (!WinogradConv3x3::available()) GTEST_SKIP() << "needs OpenBLAS";
   torch::manual_seed(3);
@@ -165,8 +183,10 @@ TEST(WinogradConv3x3, SameAsDirectConvolution) {
     const WinogradConv3x3 conv(w, b);
     const auto got = conv.forward(x, /*relu=*/false);
     EXPECT_EQ(got.sizes(), expected.sizes());
-    EXPECT_LT(relative_max_error(got, expected), 3e-5) << s.in << "->" << s.out << " @ "
-                                                       << s.height << "x" << s.width;
+    const auto bound = testing::winograd_forward_bound(x, w, b);
+    EXPECT_TRUE(testing::within_bound(got, expected, bound))
+        << s.in << "->" << s.out << " @ " << s.height << "x" << s.width
+        << ": error / bound up to " << testing::bound_ratio(got, expected, bound);
     EXPECT_TRUE(torch::equal(conv.forward(x, /*relu=*/true), got.clamp_min(0)));
   }
 }
@@ -182,10 +202,12 @@ auto with_winograd(bool enabled, Fn&& body) {
 }
 
 // Eval mode without autograd takes the folded Winograd path; with Winograd switched off,
-// LibTorch's convolutions and BatchNorm. Both give the same logits, also after the weights
-// change.
+// LibTorch's convolutions and BatchNorm. Both give the logits of a float64 run within 1e-4 of
+// the largest logit, also after the weights change: ten layers of float rounding, each within
+// the rigorous bound of Note [Winograd error bound] (a few 1e-6 relative at these widths),
+// with no BatchNorm cancellation in eval mode (docs/numerics.md).
 TEST(UNet, InferenceFoldsBatchNormAndMatchesTheDirectPath) {
-  if (!winograd_enabled()) GTEST_SKIP() << "needs OpenBLAS, and DUNET_WINOGRAD not 0";
+  if (!winograd_enabled()) GTEST_SKIP() << "needs OpenBLAS and dunet's CPU kernels";
   torch::NoGradGuard no_grad;
   for (const std::string norm : {"batch", "sync_batch", "none"}) {
     torch::manual_seed(4);
@@ -195,9 +217,13 @@ TEST(UNet, InferenceFoldsBatchNormAndMatchesTheDirectPath) {
     net->eval();
     const auto image = torch::randn({2, 3, 40, 56});
     auto compare = [&] {
+      net->to(torch::kDouble);
+      const auto exact = net->forward(image.to(torch::kDouble));
+      net->to(torch::kFloat);
       const auto direct = with_winograd(false, [&] { return net->forward(image); });
       const auto folded = net->forward(image);
-      EXPECT_LT(relative_max_error(folded, direct), 1e-5) << norm;
+      EXPECT_LT(relative_max_error(folded, exact), 1e-4) << norm;
+      EXPECT_LT(relative_max_error(direct, exact), 1e-4) << norm;
       // Not bit-equal: the folded Winograd path really ran (a fallback would pass the bound).
       EXPECT_FALSE(torch::equal(folded, direct)) << norm;
     };
@@ -226,21 +252,35 @@ TEST(WinogradConv2d, GradientsMatchDirectConvolution) {
     const auto bd = b.detach().to(torch::kDouble).requires_grad_();
     const auto exact = torch::autograd::grad({torch::conv2d(xd, wd, bd, 1, 1)}, {xd, wd, bd},
                                              {grad.to(torch::kDouble)});
-    EXPECT_LT(relative_max_error(winograd_conv2d(x, w, b), torch::conv2d(xd, wd, bd, 1, 1)),
-              3e-5);
+    const std::vector<torch::Tensor> bounds{
+        testing::winograd_input_gradient_bound(grad, w.detach()),
+        testing::winograd_weight_gradient_bound(x.detach(), grad),
+        // LibTorch's sum over N * H * W values.
+        testing::gamma(s.batch * s.height * s.width) * grad.to(torch::kDouble).abs().sum({0, 2, 3})};
+    const auto forward_bound = testing::winograd_forward_bound(x.detach(), w.detach(), b.detach());
+    EXPECT_TRUE(testing::within_bound(winograd_conv2d(x, w, b), torch::conv2d(xd, wd, bd, 1, 1),
+                                      forward_bound));
     for (size_t i = 0; i < 3; ++i) {
       EXPECT_EQ(fast[i].sizes(), exact[i].sizes());
-      EXPECT_LT(relative_max_error(fast[i], exact[i]), 3e-5)
+      EXPECT_TRUE(testing::within_bound(fast[i], exact[i], bounds[i]))
           << "gradient " << i << " for " << s.in << "->" << s.out << " @ " << s.height << "x"
-          << s.width;
+          << s.width << ": error / bound up to " << testing::bound_ratio(fast[i], exact[i], bounds[i]);
     }
   }
 }
 
 // A training step of a UNet large enough for the Winograd path (64 and 128 channels at 64x64
-// and 32x32) gives the loss and parameter gradients of LibTorch's convolutions.
+// and 32x32): the loss and every parameter gradient, per tensor, against a float64 run of
+// LibTorch's convolutions. The bounds (Note [UNet gradient tolerance] in docs/numerics.md):
+// behind a BatchNorm a weight gradient is a sum of terms that nearly cancel, so float rounding
+// that the layer-level bound (Note [Winograd error bound]) allows, relative to the terms, is up
+// to a few per cent of the gradient itself; 10 % per tensor leaves room for that on any CPU,
+// while a wrong weight, layer or skip is off by the order of the gradient. Conv biases that
+// feed a BatchNorm have a gradient of exactly zero in exact arithmetic (BatchNorm removes any
+// constant); theirs must stay at rounding level. Both float paths meet the same bounds; they
+// are never compared with each other's error.
 TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
-  if (!winograd_enabled()) GTEST_SKIP() << "needs OpenBLAS, and DUNET_WINOGRAD not 0";
+  if (!winograd_enabled()) GTEST_SKIP() << "needs OpenBLAS and dunet's CPU kernels";
   torch::manual_seed(6);
   UNet net(config(64, 2));
   const auto image = torch::randn({2, 3, 64, 64});
@@ -255,28 +295,37 @@ TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
     for (const auto& p : net->parameters()) result.push_back(p.grad().to(torch::kDouble).clone());
     return result;
   };
-  // The double-precision run (LibTorch's convolutions) is the truth; float rounding through
-  // the network's BatchNorms moves gradients by ~1e-3 of their largest entry either way, so
-  // Winograd must stay within a few times LibTorch's own float error, while a wrong weight or
-  // layer would be off by the order of the gradients themselves.
   const auto exact = step(torch::kDouble);
   const auto direct = with_winograd(false, [&] { return step(torch::kFloat); });
   const auto fast = step(torch::kFloat);
-  EXPECT_NEAR(fast[0].item<double>(), exact[0].item<double>(), 1e-5);
-  double scale = 0, direct_error = 0, fast_error = 0;
+  double scale = 0;
   for (size_t i = 1; i < exact.size(); ++i) {
     scale = std::max(scale, exact[i].abs().max().item<double>());
-    direct_error = std::max(direct_error, (direct[i] - exact[i]).abs().max().item<double>());
-    fast_error = std::max(fast_error, (fast[i] - exact[i]).abs().max().item<double>());
   }
-  EXPECT_LT(fast_error, 5 * direct_error) << "LibTorch float: " << direct_error / scale;
-  EXPECT_LT(fast_error, 1e-2 * scale);
+  constexpr double kPerTensor = 0.1, kZeroGradient = 1e-4;
+  const auto names = net->named_parameters().keys();
+  auto check = [&](const std::vector<torch::Tensor>& got, const char* path) {
+    EXPECT_NEAR(got[0].item<double>(), exact[0].item<double>(), 1e-5) << path << " loss";
+    double worst = 0;
+    for (size_t i = 1; i < exact.size(); ++i) {
+      const double norm = exact[i].norm().item<double>();
+      const double error = (got[i] - exact[i]).norm().item<double>();
+      if (norm <= 1e-12 * scale) {  // analytically zero
+        EXPECT_LT(got[i].abs().max().item<double>(), kZeroGradient * scale)
+            << path << " " << names[i - 1];
+        continue;
+      }
+      worst = std::max(worst, error / norm);
+      EXPECT_LT(error / norm, kPerTensor) << path << " " << names[i - 1];
+    }
+    std::cout << path << ": largest per-tensor relative gradient error " << worst << "\n";
+  };
+  check(direct, "LibTorch float");
+  check(fast, "Winograd");
   // Not bit-equal to LibTorch's float run: the Winograd path really ran.
   bool any_difference = false;
   for (size_t i = 1; i < fast.size(); ++i) any_difference |= !torch::equal(fast[i], direct[i]);
   EXPECT_TRUE(any_difference);
-  std::cout << "largest gradient error / largest gradient: LibTorch float " << direct_error / scale
-            << ", Winograd " << fast_error / scale << "\n";
 }
 
 // Forward values, running statistics and all three gradients of the fused BatchNorm + ReLU
@@ -284,6 +333,7 @@ TEST(UNet, TrainingByWinogradMatchesTheDirectPath) {
 // one value per image, a mean far from zero (variance by two passes), and the cumulative
 // average when there is no momentum.
 TEST(BatchNormReLU, SameAsBatchNorm2dThenReLU) {
+  if (!kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   torch::manual_seed(7);
   struct Case {
     std::vector<int64_t> shape;
@@ -328,6 +378,7 @@ TEST(BatchNormReLU, SameAsBatchNorm2dThenReLU) {
 }
 
 TEST(BatchNormReLU, AppliesOnlyInTrainingToContiguousFloatCpuTensors) {
+  if (!kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   torch::nn::BatchNorm2d norm(4);
   const auto x = torch::randn({2, 4, 6, 6});
   EXPECT_TRUE(batch_norm_relu_applies(*norm, x));
@@ -344,6 +395,7 @@ TEST(BatchNormReLU, AppliesOnlyInTrainingToContiguousFloatCpuTensors) {
 // maximum, NaN wins, odd sides drop their last row and column, rows both longer and shorter
 // than the eight windows of the vector path.
 TEST(MaxPool2x2, SameValuesAndGradientsAsMaxPool2d) {
+  if (!kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   torch::manual_seed(8);
   for (const auto& shape : std::vector<std::vector<int64_t>>{
            {2, 3, 8, 8}, {1, 2, 7, 9}, {2, 4, 34, 40}, {1, 1, 2, 2}, {1, 2, 5, 37}}) {
@@ -370,6 +422,7 @@ TEST(MaxPool2x2, SameValuesAndGradientsAsMaxPool2d) {
 
 // Pure data movement: values and gradient bit-equal to torch::pixel_shuffle's.
 TEST(PixelShuffle2, SameValuesAndGradientAsPixelShuffle) {
+  if (!kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   torch::manual_seed(9);
   for (const auto& shape :
        std::vector<std::vector<int64_t>>{{2, 8, 5, 7}, {1, 4, 1, 1}, {3, 16, 16, 33}}) {
@@ -455,6 +508,69 @@ TEST(Predict, WholeImageWhenItFitsTiledOtherwise) {
   EXPECT_TRUE(torch::isfinite(tiled).all().item<bool>());
   // Tiles see less context, so values differ a little near tile borders, not wildly.
   EXPECT_LT((tiled - net->forward(image)).abs().mean().item<double>(), 1.0);
+}
+
+// The config's choices reach the UNet and LibTorch, and the report says what runs.
+TEST(Numerics, ConvPathAndAllocatorFollowTheSettings) {
+  const NumericsReport direct = apply_numerics({"direct", "system"});
+  EXPECT_FALSE(winograd_enabled());
+  EXPECT_FALSE(caching_cpu_allocator_in_use());
+  EXPECT_EQ(direct.get("conv_path").rfind("direct", 0), 0u) << direct.line();
+  EXPECT_EQ(direct.get("cpu_allocator").rfind("system", 0), 0u) << direct.line();
+
+  const NumericsReport automatic = apply_numerics({});
+  EXPECT_EQ(winograd_enabled(), WinogradConv3x3::available());
+  EXPECT_EQ(automatic.get("conv_path"), WinogradConv3x3::available() ? "winograd"
+                                                                     : direct.get("conv_path"));
+  EXPECT_EQ(caching_cpu_allocator_in_use(), caching_allocator_unavailable_reason().empty());
+  if (caching_cpu_allocator_in_use()) {
+    // LibTorch's tensors now come from the caching allocator.
+    const auto before = caching_allocator_stats().live_bytes;
+    const auto big = torch::empty({1 << 20});
+    EXPECT_GE(caching_allocator_stats().live_bytes, before + (4u << 20));
+  }
+  // Asking for a path that cannot run names why; nothing changes.
+  if (!WinogradConv3x3::available()) {
+    EXPECT_THROW(apply_numerics({"winograd", "auto"}), ConfigError);
+  } else {
+    EXPECT_EQ(apply_numerics({"winograd", "auto"}).get("conv_path"), "winograd");
+  }
+  if (!caching_allocator_unavailable_reason().empty()) {
+    EXPECT_THROW(apply_numerics({"auto", "caching"}), ConfigError);
+  }
+  EXPECT_THROW(apply_numerics({"fast", "auto"}), ConfigError);
+  EXPECT_THROW(apply_numerics({"auto", "pool"}), ConfigError);
+  apply_numerics({});
+}
+
+TEST(Numerics, ReportNamesEveryFactInAFixedParseableOrder) {
+  const NumericsReport report = current_numerics();
+  std::vector<std::string> keys;
+  for (const auto& field : report.fields) keys.push_back(field.first);
+  EXPECT_EQ(keys, (std::vector<std::string>{"torch", "blas", "cpu", "cpu_kernels", "conv_path",
+                                            "cpu_allocator", "precision", "cuda"}));
+  EXPECT_EQ(report.get("torch"), TORCH_VERSION);
+  EXPECT_EQ(report.get("precision"), "fp32");
+  EXPECT_EQ(report.get("cuda"), "none");  // these machines have no GPU
+  EXPECT_EQ(report.get("cpu_kernels"), kCpuKernelsBuilt ? cpu_kernel_isa()
+                                                        : "off (DUNET_CPU_KERNELS=OFF)");
+  EXPECT_NE(report.get("blas").find(blas_is_openblas() ? "OpenBLAS" : "not OpenBLAS"),
+            std::string::npos);
+  // Values with spaces are quoted: `key=value` pairs split back exactly.
+  const std::string line = report.line();
+  EXPECT_EQ(line.rfind("torch=" TORCH_VERSION " blas=\"", 0), 0u) << line;
+  EXPECT_NE(line.find(" cpu=\"" + report.get("cpu") + "\""), std::string::npos) << line;
+}
+
+// The one place that hides LibTorch 1.13's string keys and 2.x's pointer keys.
+TEST(TorchCompat, OptimizerStateKeyFollowsTheMapsKeyType) {
+  int object = 0;
+  const std::map<std::string, int> by_string;
+  const std::map<void*, int> by_pointer;
+  std::ostringstream printed;
+  printed << static_cast<const void*>(&object);
+  EXPECT_EQ(optimizer_state_key(by_string, &object), printed.str());
+  EXPECT_EQ(optimizer_state_key(by_pointer, &object), static_cast<void*>(&object));
 }
 
 }  // namespace

@@ -13,7 +13,10 @@
 #include "data/synth.h"
 #include "launcher/local_communicator.h"
 #include "launcher/logging.h"
+#include "model/cpu_kernels.h"
+#include "model/numerics.h"
 #include "trainer/checkpoint.h"
+#include "trainer/checkpoint_report.h"
 #include "trainer/durable_file.h"
 #include "trainer/fused_adam.h"
 #include "trainer/gradient_check.h"
@@ -75,6 +78,7 @@ TEST(Checkpoint, RoundTripRestoresWeightsOptimizerAndMeta) {
   meta.mean = {0.1, 0.2, 0.3};
   meta.std = {0.4, 0.5, 0.6};
   meta.config_toml = "[run]\nname = 'x'\n";
+  meta.numerics = "torch=1.13.1 blas=\"OpenBLAS 0.3.21\" conv_path=winograd";
   save_checkpoint(tmp / "c.pt", a, &opt_a, meta);
 
   torch::manual_seed(99);
@@ -88,6 +92,9 @@ TEST(Checkpoint, RoundTripRestoresWeightsOptimizerAndMeta) {
   EXPECT_DOUBLE_EQ(back.best_iou, 0.25);
   EXPECT_EQ(back.mean, meta.mean);
   EXPECT_EQ(back.config_toml, meta.config_toml);
+  EXPECT_EQ(back.numerics, meta.numerics);
+  EXPECT_NE(describe_checkpoint(tmp / "c.pt").find("numerics         " + meta.numerics + "\n"),
+            std::string::npos);
   // Same optimizer state: one more identical step keeps both models identical.
   opt_a.zero_grad();
   a->forward(x).mean().backward();
@@ -227,6 +234,7 @@ TEST(GradientCheck, NaNAndInfinityAnywhereButNotLargeFiniteSums) {
 // Several steps with and without weight decay (a parameter without gradient is left alone),
 // then the state saved by FusedAdam continues in LibTorch's Adam and the other way round.
 TEST(FusedAdam, SameUpdatesAndStateAsAdam) {
+  if (!model::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   for (const double decay : {0.0, 0.01}) {
     torch::manual_seed(11);
     auto make = [] {
@@ -369,6 +377,24 @@ TEST_F(TrainerTest, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
     expect_same_state(*a, *b);
     EXPECT_DOUBLE_EQ(rest.last_iou, full.last_iou);
   }
+}
+
+// Every checkpoint records what computed it: the process's numerics report and communicator.
+// A run with model.conv_path = "direct" says so, and trains to the same verdicts.
+TEST_F(TrainerTest, CheckpointsRecordTheNumericsTheyWereTrainedWith) {
+  auto c = run_config("numerics");
+  c.train.epochs = 1;
+  c.model.conv_path = "direct";
+  c.train.cpu_allocator = "system";
+  Trainer(c, comm_).fit({"never"});
+  const auto latest = CheckpointStore(tmp_ / "numerics" / "checkpoints", 10).latest();
+  ASSERT_TRUE(latest.has_value());
+  const std::string recorded = read_checkpoint_meta(*latest).numerics;
+  EXPECT_EQ(recorded, model::current_numerics().line() + " comm=local") << recorded;
+  const model::NumericsReport now = model::current_numerics();
+  EXPECT_EQ(now.get("conv_path").rfind("direct", 0), 0u) << recorded;
+  EXPECT_EQ(now.get("cpu_allocator").rfind("system", 0), 0u) << recorded;
+  model::apply_numerics({});
 }
 
 // Same seed, same world size, CPU: bitwise identical losses and weights.
