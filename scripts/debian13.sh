@@ -4,8 +4,9 @@
 #   scripts/debian13.sh root            make the root (or check the cached one)
 #   scripts/debian13.sh run CMD [ARG]   run CMD in the root, in /src (e.g. ./dunet.sh test)
 # The root is cached in $DUNET_DEBIAN13_ROOT (default /var/cache/dunet/debian13) and rebuilt
-# from nothing when it is missing or was left half made. Every mount lives in a private mount
-# namespace of this script's own (unshare), so none outlives it and the host's are untouched.
+# from nothing when it is missing or was left half made. The team's ../shared folder, where
+# there is one, is mounted read-only at /shared. Every mount lives in a private mount namespace
+# of this script's own (unshare), so none outlives it and the host's are untouched.
 # Needs root, debootstrap and unshare (util-linux).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,8 +72,11 @@ SOURCES
 # (OpenMPI's shared memory) and the source tree at /src.
 run_in_root() {
   make_root
+  # Name resolution as on the host: apt's mirror, and this host's own name (the SLURM tests'
+  # node) must resolve inside the root too.
   cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
-  mkdir -p "$ROOT/src"
+  cp -L /etc/hosts "$ROOT/etc/hosts" 2>/dev/null || true
+  mkdir -p "$ROOT/src" "$ROOT/shared"
   local quoted
   quoted=$(printf '%q ' "$@")
   unshare --mount --propagation private -- /bin/bash -euc "
@@ -81,6 +85,11 @@ run_in_root() {
     mount -t tmpfs -o size=4g tmpfs '$ROOT/dev/shm'
     mount -t sysfs sysfs '$ROOT/sys' 2>/dev/null || true
     mount --bind '$SRC' '$ROOT/src'
+    # The team's shared data beside the checkout (read-only), as on the host: ../shared.
+    if [ -d '$SRC/../shared' ]; then
+      mount --bind '$SRC/../shared' '$ROOT/shared'
+      mount -o remount,bind,ro '$ROOT/shared'
+    fi
     exec chroot '$ROOT' /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
       LANG=C.UTF-8 TERM=\${TERM:-dumb} CI=\${CI:-} DUNET_BUILD_DIR=/src/build-debian13 \
       DUNET_SKIP_SANITIZER=\${DUNET_SKIP_SANITIZER:-0} \

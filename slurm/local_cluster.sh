@@ -57,6 +57,14 @@ CONF
     echo "$new" > "$CONF"
     stop_daemons
   fi
+  # Slurm 23.02 and later (Debian 13 has 24.11) initialise a cgroup plugin in slurmd even with
+  # proctrack/linuxproc and task/none, and fail where no cgroup tree is delegated; 22.05
+  # (Debian 12) has no such setting and needs none.
+  local major
+  major=$(slurmd -V | awk '{split($2, v, "."); print v[1]}')
+  if [ "${major:-0}" -ge 23 ]; then
+    echo "CgroupPlugin=disabled" > /etc/slurm/cgroup.conf
+  fi
 }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }

@@ -35,8 +35,8 @@ TOML
 # 1. Rank 1 fails at start-up (its config file does not exist): the job ends at once.
 start=$(date +%s)
 expect_failure "a rank that throws" "[rank 1/2] cannot open config file" \
-  timeout 120 "$MPIEXEC" -n 1 "$DUNET" train --config "$WORK/run.toml" : \
-                         -n 1 "$DUNET" train --config "$WORK/missing.toml"
+  timeout 120 "$MPIEXEC" -n 2 "$BY_RANK" "$DUNET" train --config "$WORK/run.toml" :: \
+                         "$DUNET" train --config "$WORK/missing.toml"
 [ $(( $(date +%s) - start )) -lt 60 ] || fail "the job took too long to end"
 no_rank_left
 

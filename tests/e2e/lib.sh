@@ -33,6 +33,7 @@ expect_failure() {
 # mpi_test_setup DUNET MPIEXEC: sets DUNET, MPIEXEC and loopback-only MPI settings, and moves
 # into a scratch folder WORK that is removed (with any process still using it) on exit.
 mpi_test_setup() {
+  BY_RANK=$(realpath "$(dirname "${BASH_SOURCE[0]}")/by_rank.sh")  # a command line per rank
   DUNET=$(realpath "$1")
   MPIEXEC=$2
   export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo

@@ -31,10 +31,10 @@ grep -q "allreduce_hidden_pct" runs/mpi/train.log || fail "no all-reduce statist
 [ -f runs/mpi/checkpoints/best.pt ] || fail "rank 0 wrote no checkpoint"
 echo "ok: 2-rank training"
 
-# MPMD: rank 1 gets another seed. Both must stop with an error naming the problem.
+# Rank 1 gets another seed. Both must stop with an error naming the problem.
 expect_failure "ranks with different configs" "rank 1 runs another config than rank 0" \
-  "$MPIEXEC" -n 1 "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' : \
-             -n 1 "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' --set run.seed=9
+  "$MPIEXEC" -n 2 "$BY_RANK" "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' :: \
+             "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' --set run.seed=9
 # `dunet launch`: Ctrl-C (SIGINT to the launcher) makes the ranks checkpoint and stop with
 # status 75; launching again resumes and ends with as many steps as an uninterrupted run.
 sed -e 's#runs/mpi#runs/launch#' -e 's/epochs = 2/epochs = 60/' run.toml > launch.toml
