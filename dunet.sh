@@ -5,6 +5,7 @@
 #   ./dunet.sh build   install and build only
 #   ./dunet.sh deps    install the Debian packages only
 #   ./dunet.sh test-debian13   `test` inside a Debian 13 root made by scripts/debian13.sh
+#   ./dunet.sh test-portable   every test in a build without the hand-written CPU kernels
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -79,6 +80,20 @@ run_sanitized_tests() {
     ctest --output-on-failure -j "$(nproc)" --timeout 1200 -L "unit|mpi" -LE e2e)
 }
 
+# DUNET_CPU_KERNELS=OFF: LibTorch's operators compute everything (docs/numerics.md); every
+# test must pass, the kernel-specific ones skip.
+run_portable_tests() {
+  install_deps
+  local dir="$ROOT/build-portable"
+  log "building without the hand-written CPU kernels in $dir"
+  mkdir -p "$dir"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUNET_WERROR=ON \
+    -DDUNET_CPU_KERNELS=OFF > "$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; exit 1; }
+  cmake --build "$dir" -j "$(nproc)"
+  mpi_env
+  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" --timeout 1200 "$@")
+}
+
 run_demo() {
   build
   local dunet="$BUILD_DIR/apps/dunet" demo="$ROOT/demo"
@@ -105,6 +120,7 @@ case "${1:-}" in
   demo) shift; run_demo "$@" ;;
   test) shift; run_tests "$@" ;;
   build) build ;;
+  test-portable) shift; run_portable_tests "$@" ;;
   test-debian13) shift; exec "$ROOT/scripts/debian13.sh" run ./dunet.sh test "$@" ;;
   deps) install_deps ;;
   *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -15,7 +15,7 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"run", "seed", "seed of weights, sampling and augmentation", 0, kIntMax}, c.run.seed);
 
   v.section("data", "HDF5 shards written by `dunet prepare`, and how they are streamed");
-  v.field({"data", "train", "globs of training shards, e.g. [\"data/prepared/train-*.h5\"]"},
+  v.field({"data", "train", "globs of training shards, e.g. [\"prepared/dsb2018/train-*.h5\"]"},
           c.data.train);
   v.field({"data", "val", "globs of validation shards; empty = no validation"}, c.data.val);
   v.field({"data", "patch_size", "square training crop in pixels, a multiple of 2^depth", 16,
