@@ -26,7 +26,8 @@ void add_bench_command(CLI::App& app) {
                                                       {"--max-bytes", options->max_bytes},
                                                       {"--iterations", options->iterations},
                                                       {"--bucket-mb", options->bucket_mb}}) {
-      if (allreduce->count(name) > 0) options->command_line += " " + name + " " + std::to_string(value);
+      if (allreduce->count(name) > 0)
+        options->command_line += " " + name + " " + std::to_string(value);
     }
     DUNET_CHECK(bench::run_allreduce_bench(*options) == 0, Error,
                 "all-reduce results were wrong (see the #wrong column)");

@@ -38,7 +38,8 @@ void infer_one(const trainer::Predictor& predictor, const InferArgs& args, const
     data::write_png(overlay, data::make_overlay(input, mask));
   }
   spdlog::info("infer: {} ({}x{}) -> {} foreground={:.2f}%{}", image.string(), input.width,
-               input.height, out.string(), 100.0 * foreground / std::max<int64_t>(1, mask.num_pixels()),
+               input.height, out.string(),
+               100.0 * foreground / std::max<int64_t>(1, mask.num_pixels()),
                overlay.empty() ? "" : " overlay=" + overlay.string());
 }
 
@@ -86,8 +87,7 @@ void add_infer_command(CLI::App& app) {
   cmd->add_option("--tile-size", args->tile_size, "Larger images are predicted in tiles")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{64}, int64_t{16384}));
-  cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
-      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--conv-path", args->numerics.conv_path,
                   "3x3 convolutions: auto, winograd or direct (as model.conv_path)")
       ->capture_default_str()

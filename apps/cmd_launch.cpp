@@ -9,8 +9,9 @@ namespace dunet::apps {
 
 void add_launch_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "launch", "Train with N processes on this machine (mpirun with loopback-only settings); "
-                "other options go to `dunet train`");
+      "launch",
+      "Train with N processes on this machine (mpirun with loopback-only settings); "
+      "other options go to `dunet train`");
   auto options = std::make_shared<launcher::LaunchOptions>();
   cmd->add_option("-n,--processes", options->processes,
                   "Processes (default: one per GPU, else one per core)");

@@ -14,8 +14,8 @@ void add_prepare_command(CLI::App& app) {
   auto images = std::make_shared<std::filesystem::path>();
   auto masks = std::make_shared<std::filesystem::path>();
   auto options = std::make_shared<data::PrepareOptions>();
-  auto* input_opt = cmd->add_option("--input", *input,
-                                    "DSB2018 layout: <id>/images/<id>.png, <id>/masks/*.png");
+  auto* input_opt =
+      cmd->add_option("--input", *input, "DSB2018 layout: <id>/images/<id>.png, <id>/masks/*.png");
   auto* images_opt = cmd->add_option("--images", *images, "Generic layout: folder of images");
   auto* masks_opt =
       cmd->add_option("--masks", *masks, "Generic layout: folder of masks with the same names");
@@ -37,10 +37,9 @@ void add_prepare_command(CLI::App& app) {
   cmd->callback([=] {
     DUNET_CHECK(!input->empty() || !images->empty(), Error,
                 "prepare: give --input DIR (DSB2018 layout) or --images DIR --masks DIR");
-    const auto samples = input->empty() ? data::scan_paired_layout(*images, *masks)
-                                        : data::scan_dsb_layout(*input);
-    options->source = input->empty() ? images->string() + " + " + masks->string()
-                                     : input->string();
+    const auto samples =
+        input->empty() ? data::scan_paired_layout(*images, *masks) : data::scan_dsb_layout(*input);
+    options->source = input->empty() ? images->string() + " + " + masks->string() : input->string();
     run_prepare(samples, *options);
   });
 }

@@ -21,8 +21,8 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
   cmd->callback([options, size] {
     std::smatch m;
-    DUNET_CHECK(std::regex_match(*size, m, std::regex(R"((\d+)x(\d+))")), Error, "--size '",
-                *size, "': expected WIDTHxHEIGHT, e.g. 256x256");
+    DUNET_CHECK(std::regex_match(*size, m, std::regex(R"((\d+)x(\d+))")), Error, "--size '", *size,
+                "': expected WIDTHxHEIGHT, e.g. 256x256");
     options->width = std::stoll(m[1]);
     options->height = std::stoll(m[2]);
     launcher::ProgressBar bar("synth", options->count);

@@ -40,7 +40,7 @@ std::string shard_glob(const launcher::RunConfig& config, const std::string& spl
 
 // Prepares a PNG folder into <output_dir>/data/<split> once; later runs reuse the shards.
 void prepare_once(const fs::path& png_dir, const launcher::RunConfig& config,
-                   const std::string& split) {
+                  const std::string& split) {
   const fs::path out = fs::path(config.run.output_dir) / "data" / split;
   if (data::list_shards(out, split).empty()) {
     data::PrepareOptions options;
@@ -89,9 +89,10 @@ void run_train(const TrainArgs& args) {
   launcher::install_stop_handlers();
   const trainer::FitResult result = trainer.fit({args.resume, args.max_steps});
   if (result.stopped_by_signal != 0) {
-    spdlog::warn("stopped by signal {} after a checkpoint at global_step={}; continue with "
-                 "--resume auto (exit status {})",
-                 result.stopped_by_signal, result.global_step, kExitStoppedWithCheckpoint);
+    spdlog::warn(
+        "stopped by signal {} after a checkpoint at global_step={}; continue with "
+        "--resume auto (exit status {})",
+        result.stopped_by_signal, result.global_step, kExitStoppedWithCheckpoint);
     throw ExitCode{kExitStoppedWithCheckpoint};
   }
   spdlog::info("done: epochs={} best_iou={:.5f} last_iou={:.5f} checkpoint={}",

@@ -26,10 +26,11 @@ data::PrepareResult run_prepare(const std::vector<data::SourceSample>& samples,
     mean += (c ? "," : "") + std::to_string(result.mean[c]);
     stddev += (c ? "," : "") + std::to_string(result.std[c]);
   }
-  spdlog::info("prepare: train={} samples in {} shards, val={} samples in {} shards, mean=[{}] "
-               "std=[{}]",
-               result.num_train, result.train_shards.size(), result.num_val,
-               result.val_shards.size(), mean, stddev);
+  spdlog::info(
+      "prepare: train={} samples in {} shards, val={} samples in {} shards, mean=[{}] "
+      "std=[{}]",
+      result.num_train, result.train_shards.size(), result.num_val, result.val_shards.size(), mean,
+      stddev);
   return result;
 }
 

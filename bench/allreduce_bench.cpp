@@ -60,8 +60,7 @@ Timing time_plain_mpi(int64_t count, int iterations, int warmup, int rank, int s
   return {median(times), wrong};
 }
 
-Timing time_communicator(launcher::Communicator& comm, int64_t count, int iterations,
-                         int warmup) {
+Timing time_communicator(launcher::Communicator& comm, int64_t count, int iterations, int warmup) {
   torch::Tensor t = torch::empty({count});
   std::vector<double> times;
   int64_t wrong = 0;
@@ -134,11 +133,12 @@ int64_t run_allreduce_bench(const AllreduceOptions& options) {
     std::printf("# dunet bench allreduce: %d processes, float32 sum, bucket %lld MiB\n", n,
                 static_cast<long long>(options.bucket_mb));
     std::printf("# command: %s\n", options.command_line.c_str());
-    std::printf("# time = slowest rank's median; algbw = bytes/time (GB/s); busbw = algbw * "
-                "2(n-1)/n\n");
+    std::printf(
+        "# time = slowest rank's median; algbw = bytes/time (GB/s); busbw = algbw * "
+        "2(n-1)/n\n");
     std::printf("%12s %11s | %10s %7s %7s | %10s %7s %7s | %10s %7s %7s | %7s\n", "bytes",
-                "elements", "mpi_us", "algbw", "busbw", "dunet_us", "algbw", "busbw",
-                "bucket_us", "algbw", "busbw", "#wrong");
+                "elements", "mpi_us", "algbw", "busbw", "dunet_us", "algbw", "busbw", "bucket_us",
+                "algbw", "busbw", "#wrong");
   }
   int64_t total_wrong = 0;
   for (int64_t bytes = options.min_bytes; bytes <= options.max_bytes; bytes *= options.factor) {
@@ -148,22 +148,21 @@ int64_t run_allreduce_bench(const AllreduceOptions& options) {
     const int warmup = static_cast<int>(options.warmup);
     const Timing mpi = time_plain_mpi(count, iterations, warmup, comm.rank(), n);
     const Timing dunet = time_communicator(comm, count, iterations, warmup);
-    const Timing bucket =
-        time_bucketed(comm, count, iterations, warmup, options.bucket_mb << 20);
+    const Timing bucket = time_bucketed(comm, count, iterations, warmup, options.bucket_mb << 20);
     const double t_mpi = slowest(mpi.seconds, world.comm());
     const double t_dunet = slowest(dunet.seconds, world.comm());
     const double t_bucket = slowest(bucket.seconds, world.comm());
-    const auto wrong = comm.all_reduce_sum(
-        {static_cast<double>(mpi.wrong + dunet.wrong + bucket.wrong)})[0];
+    const auto wrong =
+        comm.all_reduce_sum({static_cast<double>(mpi.wrong + dunet.wrong + bucket.wrong)})[0];
     total_wrong += static_cast<int64_t>(wrong);
     if (comm.is_root()) {
       const auto bw = [bytes](double t) { return bytes / t / 1e9; };
-      std::printf("%12lld %11lld | %10.1f %7.2f %7.2f | %10.1f %7.2f %7.2f | %10.1f %7.2f %7.2f | "
-                  "%7lld\n",
-                  static_cast<long long>(bytes), static_cast<long long>(count), t_mpi * 1e6,
-                  bw(t_mpi), bw(t_mpi) * bus_factor, t_dunet * 1e6, bw(t_dunet),
-                  bw(t_dunet) * bus_factor, t_bucket * 1e6, bw(t_bucket),
-                  bw(t_bucket) * bus_factor, static_cast<long long>(wrong));
+      std::printf(
+          "%12lld %11lld | %10.1f %7.2f %7.2f | %10.1f %7.2f %7.2f | %10.1f %7.2f %7.2f | "
+          "%7lld\n",
+          static_cast<long long>(bytes), static_cast<long long>(count), t_mpi * 1e6, bw(t_mpi),
+          bw(t_mpi) * bus_factor, t_dunet * 1e6, bw(t_dunet), bw(t_dunet) * bus_factor,
+          t_bucket * 1e6, bw(t_bucket), bw(t_bucket) * bus_factor, static_cast<long long>(wrong));
       std::fflush(stdout);
     }
   }

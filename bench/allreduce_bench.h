@@ -11,7 +11,7 @@ namespace dunet::bench {
 struct AllreduceOptions {
   int64_t min_bytes = 4 << 10;
   int64_t max_bytes = 256 << 20;
-  int64_t factor = 2;       // sizes grow by this factor
+  int64_t factor = 2;  // sizes grow by this factor
   int64_t warmup = 2;
   int64_t iterations = 10;  // timed iterations per size (fewer above 64 MB)
   int64_t bucket_mb = 25;

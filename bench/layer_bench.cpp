@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "model/numerics.h"
 #include "model/compute_threads.h"
+#include "model/numerics.h"
 #include "model/predict.h"
 #include "model/transpose_conv.h"
 #include "model/unet.h"
@@ -86,10 +86,10 @@ void run_upconv_bench(const UpconvOptions& options) {
     }
     total_standard += t_standard;
     total_fast += t_fast;
-    const std::string name = std::to_string(in) + "->" + std::to_string(in / 2) + " @" +
-                             std::to_string(size);
-    std::printf("%-18s %14.2f %14.2f %8.2fx %12.2e\n", name.c_str(), 1e3 * t_standard,
-                1e3 * t_fast, t_standard / t_fast, diff);
+    const std::string name =
+        std::to_string(in) + "->" + std::to_string(in / 2) + " @" + std::to_string(size);
+    std::printf("%-18s %14.2f %14.2f %8.2fx %12.2e\n", name.c_str(), 1e3 * t_standard, 1e3 * t_fast,
+                t_standard / t_fast, diff);
   }
   std::printf("%-18s %14.2f %14.2f %8.2fx\n", "all four", 1e3 * total_standard, 1e3 * total_fast,
               total_standard / total_fast);
@@ -120,8 +120,8 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
   std::printf("# dunet bench conv3x3: batch %ld, %ld threads, median of %ld, ms\n",
               static_cast<long>(options.batch), static_cast<long>(options.threads),
               static_cast<long>(options.repeats));
-  std::printf("%-16s %9s %9s %7s %11s %11s %7s %10s\n", "layer", "fwd", "wino fwd", "x",
-              "fwd+bwd", "wino f+b", "x", "grad err");
+  std::printf("%-16s %9s %9s %7s %11s %11s %7s %10s\n", "layer", "fwd", "wino fwd", "x", "fwd+bwd",
+              "wino f+b", "x", "grad err");
   double totals[4] = {0, 0, 0, 0};
   for (const Layer& layer : layers) {
     const torch::Tensor x =
@@ -137,8 +137,8 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
       t[1] = median_seconds(options.repeats, [&] { folded.forward(x, false); });
     }
     auto train = [&](bool winograd) {
-      const torch::Tensor y = winograd ? model::winograd_conv2d(x, w, b)
-                                       : torch::conv2d(x, w, b, 1, 1);
+      const torch::Tensor y =
+          winograd ? model::winograd_conv2d(x, w, b) : torch::conv2d(x, w, b, 1, 1);
       return torch::autograd::grad({y}, {x, w}, {grad});
     };
     t[2] = median_seconds(options.repeats, [&] { train(false); });
@@ -149,8 +149,8 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
     for (int i = 0; i < 4; ++i) totals[i] += t[i];
     const std::string name = std::to_string(layer.in) + "->" + std::to_string(layer.out) + " @" +
                              std::to_string(layer.size);
-    std::printf("%-16s %9.1f %9.1f %6.2fx %11.1f %11.1f %6.2fx %10.1e\n", name.c_str(),
-                1e3 * t[0], 1e3 * t[1], t[0] / t[1], 1e3 * t[2], 1e3 * t[3], t[2] / t[3], error);
+    std::printf("%-16s %9.1f %9.1f %6.2fx %11.1f %11.1f %6.2fx %10.1e\n", name.c_str(), 1e3 * t[0],
+                1e3 * t[1], t[0] / t[1], 1e3 * t[2], 1e3 * t[3], t[2] / t[3], error);
   }
   std::printf("%-16s %9.1f %9.1f %6.2fx %11.1f %11.1f %6.2fx\n", "all", 1e3 * totals[0],
               1e3 * totals[1], totals[0] / totals[1], 1e3 * totals[2], 1e3 * totals[3],
@@ -166,9 +166,8 @@ void run_infer_bench(const InferOptions& options) {
   model::UNet net(config);
   net->eval();
   const torch::Tensor image = torch::randn({1, config.in_channels, options.size, options.size});
-  const double seconds = median_seconds(options.repeats, [&] {
-    torch::sigmoid(model::predict_logits(net, image, options.size));
-  });
+  const double seconds = median_seconds(
+      options.repeats, [&] { torch::sigmoid(model::predict_logits(net, image, options.size)); });
   std::printf("infer_ms=%.1f base=%ld size=%ld threads=%ld\n", 1e3 * seconds,
               static_cast<long>(options.base_channels), static_cast<long>(options.size),
               static_cast<long>(options.threads));

@@ -49,15 +49,15 @@ std::string concat(const Parts&... parts) {
 }  // namespace dunet
 
 // Caller errors: throws ErrorType with the message parts streamed together. Stays on in release.
-#define DUNET_CHECK(cond, ErrorType, ...)                          \
-  do {                                                             \
+#define DUNET_CHECK(cond, ErrorType, ...)                               \
+  do {                                                                  \
     if (!(cond)) throw ErrorType(::dunet::detail::concat(__VA_ARGS__)); \
   } while (false)
 
 // Invariants that cannot fail unless dunet has a bug. Stays on in release.
-#define DUNET_ASSERT(cond)                                                              \
-  do {                                                                                  \
-    if (!(cond))                                                                        \
-      throw ::dunet::Error(::dunet::detail::concat("internal error at ", __FILE__, ":", \
-                                                   __LINE__, ": ", #cond));             \
+#define DUNET_ASSERT(cond)                                                                      \
+  do {                                                                                          \
+    if (!(cond))                                                                                \
+      throw ::dunet::Error(                                                                     \
+          ::dunet::detail::concat("internal error at ", __FILE__, ":", __LINE__, ": ", #cond)); \
   } while (false)

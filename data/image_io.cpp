@@ -33,8 +33,8 @@ cv::Mat decode(const fs::path& path, const char* what) {
   cv::Mat mat = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
   DUNET_CHECK(!mat.empty(), DataError, what, " '", path.string(), "' (", num_bytes,
               " bytes) could not be decoded: the PNG is truncated or corrupt");
-  DUNET_CHECK(mat.depth() == CV_8U || mat.depth() == CV_16U, DataError, what, " '",
-              path.string(), "' has an unsupported sample type; expected 8- or 16-bit PNG");
+  DUNET_CHECK(mat.depth() == CV_8U || mat.depth() == CV_16U, DataError, what, " '", path.string(),
+              "' has an unsupported sample type; expected 8- or 16-bit PNG");
   if (mat.depth() == CV_16U) {
     cv::Mat eight;
     mat.convertTo(eight, CV_8U, 1.0 / 257.0);
@@ -49,7 +49,8 @@ Image from_mat(const cv::Mat& mat) {
   image.width = mat.cols;
   image.channels = mat.channels();
   const cv::Mat contiguous = mat.isContinuous() ? mat : mat.clone();
-  image.pixels.assign(contiguous.data, contiguous.data + contiguous.total() * contiguous.elemSize());
+  image.pixels.assign(contiguous.data,
+                      contiguous.data + contiguous.total() * contiguous.elemSize());
   return image;
 }
 
@@ -69,7 +70,7 @@ Image read_image(const fs::path& path, int64_t channels) {
               "' has ", stored, " channels; expected 1 (grey), 3 (RGB) or 4 (RGBA)");
   cv::Mat converted;
   if (channels == 3) {
-    const int code = stored == 1 ? cv::COLOR_GRAY2RGB
+    const int code = stored == 1   ? cv::COLOR_GRAY2RGB
                      : stored == 3 ? cv::COLOR_BGR2RGB
                                    : cv::COLOR_BGRA2RGB;
     cv::cvtColor(raw, converted, code);

@@ -64,8 +64,7 @@ struct PixelStats {
 
 }  // namespace
 
-std::vector<int64_t> validation_positions(int64_t num_samples, double val_fraction,
-                                          int64_t seed) {
+std::vector<int64_t> validation_positions(int64_t num_samples, double val_fraction, int64_t seed) {
   int64_t num_val = static_cast<int64_t>(std::llround(val_fraction * num_samples));
   if (val_fraction > 0 && num_val == 0 && num_samples >= 2) num_val = 1;
   if (val_fraction < 1 && num_val == num_samples && num_samples >= 2) num_val = num_samples - 1;

@@ -14,13 +14,13 @@ namespace dunet::data {
 
 struct PrepareOptions {
   std::filesystem::path out_dir;
-  int64_t num_shards = 4;      // training shards; validation gets min(num_shards, #val) shards
-  double val_fraction = 0.1;   // 0 = everything trains, 1 = everything validates
-  int64_t seed = 0;            // split seed
-  int64_t channels = 3;        // 3 = RGB, 1 = grey
-  int64_t threads = 2;         // PNG decoding in parallel
-  bool overwrite = false;      // replace shards already in out_dir
-  std::string source;          // recorded in the shards
+  int64_t num_shards = 4;     // training shards; validation gets min(num_shards, #val) shards
+  double val_fraction = 0.1;  // 0 = everything trains, 1 = everything validates
+  int64_t seed = 0;           // split seed
+  int64_t channels = 3;       // 3 = RGB, 1 = grey
+  int64_t threads = 2;        // PNG decoding in parallel
+  bool overwrite = false;     // replace shards already in out_dir
+  std::string source;         // recorded in the shards
   std::function<void(int64_t done, int64_t total)> progress;  // optional
 };
 

@@ -19,7 +19,7 @@ struct Image {
 
 struct Sample {
   std::string id;
-  Image image;               // channels = the shard's channel count
+  Image image;                // channels = the shard's channel count
   std::vector<uint8_t> mask;  // height x width, 0 = background, 1 = foreground
 };
 

@@ -89,8 +89,8 @@ ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
                std::to_string(shard::kIndexColumns) + "] (num_samples attribute)");
   }
   index_.resize(static_cast<size_t>(info_.num_samples * shard::kIndexColumns));
-  if (info_.num_samples > 0 && H5Dread(index.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
-                                       H5P_DEFAULT, index_.data()) < 0) {
+  if (info_.num_samples > 0 &&
+      H5Dread(index.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, index_.data()) < 0) {
     throw fail("cannot read 'index': the file is truncated or corrupt");
   }
   for (int64_t i = 0; i < info_.num_samples; ++i) {
@@ -124,8 +124,8 @@ ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
 }
 
 const int64_t* ShardReader::row(int64_t i) const {
-  DUNET_CHECK(i >= 0 && i < info_.num_samples, DataError, "shard '", path_.string(),
-              "': sample ", i, " out of range [0, ", info_.num_samples, ")");
+  DUNET_CHECK(i >= 0 && i < info_.num_samples, DataError, "shard '", path_.string(), "': sample ",
+              i, " out of range [0, ", info_.num_samples, ")");
   return index_.data() + i * shard::kIndexColumns;
 }
 
@@ -135,8 +135,7 @@ void ShardReader::read_range(hid_t dataset, int64_t offset, std::vector<uint8_t>
   const hsize_t count[1] = {out.size()};
   h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
   const bool ok =
-      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >=
-          0 &&
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
       H5Dread(dataset, H5T_NATIVE_UINT8, memory_space.get(), file_space.get(), H5P_DEFAULT,
               out.data()) >= 0;
   DUNET_CHECK(ok, DataError, "shard '", path_.string(), "': cannot read ", out.size(),

@@ -19,7 +19,8 @@ std::vector<fs::path> expand_globs(const std::vector<std::string>& patterns,
     glob_t matches{};
     const int rc = ::glob(pattern.c_str(), 0, nullptr, &matches);
     std::vector<fs::path> found;
-    for (size_t i = 0; rc == 0 && i < matches.gl_pathc; ++i) found.emplace_back(matches.gl_pathv[i]);
+    for (size_t i = 0; rc == 0 && i < matches.gl_pathc; ++i)
+      found.emplace_back(matches.gl_pathv[i]);
     globfree(&matches);
     DUNET_CHECK(!found.empty(), DataError, what, ": pattern '", pattern,
                 "' matches no file (relative patterns are resolved from the working folder '",
@@ -38,8 +39,7 @@ ShardSet::ShardSet(const std::vector<fs::path>& paths) {
     shards_.push_back(std::make_unique<ShardReader>(path));
     const ShardInfo& info = shards_.back()->info();
     const ShardInfo& first = shards_.front()->info();
-    DUNET_CHECK(info.channels == first.channels && info.mean == first.mean &&
-                    info.std == first.std,
+    DUNET_CHECK(info.channels == first.channels && info.mean == first.mean && info.std == first.std,
                 DataError, "shard '", path.string(), "' has other channels or statistics than '",
                 shards_.front()->path().string(),
                 "'; shards used together must come from one `dunet prepare` run");

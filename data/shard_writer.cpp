@@ -17,9 +17,9 @@ h5::Handle create_extendible(hid_t file, const char* name) {
   h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   const hsize_t chunk[1] = {kChunkBytes};
   H5Pset_chunk(props.get(), 1, chunk);
-  h5::Handle dataset(H5Dcreate2(file, name, H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT,
-                                props.get(), H5P_DEFAULT),
-                     H5Dclose);
+  h5::Handle dataset(
+      H5Dcreate2(file, name, H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
+      H5Dclose);
   DUNET_CHECK(dataset.valid(), DataError, "cannot create dataset '", name, "' in HDF5 file");
   return dataset;
 }
@@ -31,11 +31,11 @@ void append_bytes(hid_t dataset, hsize_t offset, const std::vector<uint8_t>& byt
   h5::Handle file_space(H5Dget_space(dataset), H5Sclose);
   const hsize_t start[1] = {offset};
   const hsize_t count[1] = {bytes.size()};
-  ok = ok && H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count,
-                                 nullptr) >= 0;
+  ok = ok &&
+       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0;
   h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
-  ok = ok && H5Dwrite(dataset, H5T_NATIVE_UINT8, memory_space.get(), file_space.get(),
-                      H5P_DEFAULT, bytes.data()) >= 0;
+  ok = ok && H5Dwrite(dataset, H5T_NATIVE_UINT8, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                      bytes.data()) >= 0;
   DUNET_CHECK(ok, DataError, "cannot write to shard '", path.string(),
               "': is the disk full or the folder read-only?");
 }
@@ -47,8 +47,7 @@ ShardWriter::ShardWriter(fs::path path, int64_t channels)
   h5::silence_errors();
   if (path_.has_parent_path()) fs::create_directories(path_.parent_path());
   file_ = h5::Handle(
-      H5Fcreate(partial_path_.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-      H5Fclose);
+      H5Fcreate(partial_path_.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
   DUNET_CHECK(file_.valid(), DataError, "cannot create shard file '", partial_path_.string(),
               "': check that the folder exists and is writable");
   images_ = create_extendible(file_.get(), shard::kImages);
@@ -66,14 +65,12 @@ ShardWriter::~ShardWriter() {
 
 void ShardWriter::append(const Sample& sample, int64_t source_order) {
   DUNET_CHECK(sample.image.channels == channels_, DataError, "sample '", sample.id, "' has ",
-              sample.image.channels, " channels; shard '", path_.string(), "' holds ",
-              channels_);
+              sample.image.channels, " channels; shard '", path_.string(), "' holds ", channels_);
   DUNET_ASSERT(static_cast<int64_t>(sample.mask.size()) == sample.image.num_pixels());
   append_bytes(images_.get(), static_cast<hsize_t>(num_pixels_ * channels_), sample.image.pixels,
                partial_path_);
   append_bytes(masks_.get(), static_cast<hsize_t>(num_pixels_), sample.mask, partial_path_);
-  index_.insert(index_.end(),
-                {num_pixels_, sample.image.height, sample.image.width, source_order});
+  index_.insert(index_.end(), {num_pixels_, sample.image.height, sample.image.width, source_order});
   ids_.push_back(sample.id);
   num_pixels_ += sample.image.num_pixels();
 }
@@ -83,12 +80,11 @@ void ShardWriter::finish(ShardInfo info) {
   const hid_t file = file_.get();
   const hsize_t index_dims[2] = {ids_.size(), static_cast<hsize_t>(shard::kIndexColumns)};
   h5::Handle index_space(H5Screate_simple(2, index_dims, nullptr), H5Sclose);
-  h5::Handle index(H5Dcreate2(file, shard::kIndex, H5T_NATIVE_INT64, index_space.get(),
-                              H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  h5::Handle index(H5Dcreate2(file, shard::kIndex, H5T_NATIVE_INT64, index_space.get(), H5P_DEFAULT,
+                              H5P_DEFAULT, H5P_DEFAULT),
                    H5Dclose);
   bool ok = index.valid() && (ids_.empty() || H5Dwrite(index.get(), H5T_NATIVE_INT64, H5S_ALL,
-                                                       H5S_ALL, H5P_DEFAULT,
-                                                       index_.data()) >= 0);
+                                                       H5S_ALL, H5P_DEFAULT, index_.data()) >= 0);
 
   h5::Handle string_type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(string_type.get(), H5T_VARIABLE);

@@ -32,8 +32,7 @@ std::vector<fs::path> sorted_pngs(const fs::path& dir) {
 
 void check_folder(const fs::path& dir, const char* what) {
   DUNET_CHECK(fs::exists(dir), DataError, what, " folder '", dir.string(), "' does not exist");
-  DUNET_CHECK(fs::is_directory(dir), DataError, what, " '", dir.string(),
-              "' is not a folder");
+  DUNET_CHECK(fs::is_directory(dir), DataError, what, " '", dir.string(), "' is not a folder");
 }
 
 }  // namespace
@@ -86,8 +85,8 @@ std::vector<SourceSample> scan_paired_layout(const fs::path& images_dir,
   std::vector<SourceSample> samples;
   for (const auto& image : images) {
     const fs::path mask = masks_dir / image.filename();
-    DUNET_CHECK(fs::exists(mask), DataError, "image '", image.string(),
-                "' has no mask: expected '", mask.string(), "' (same file name)");
+    DUNET_CHECK(fs::exists(mask), DataError, "image '", image.string(), "' has no mask: expected '",
+                mask.string(), "' (same file name)");
     samples.push_back({image.stem().string(), image, {mask}});
   }
   return samples;
@@ -100,8 +99,8 @@ Sample load_source_sample(const SourceSample& source, int64_t channels) {
   sample.mask.assign(static_cast<size_t>(sample.image.num_pixels()), 0);
   for (const auto& mask_path : source.masks) {
     const Image mask = read_mask(mask_path);
-    DUNET_CHECK(mask.height == sample.image.height && mask.width == sample.image.width,
-                DataError, "mask '", mask_path.string(), "' is ", mask.width, "x", mask.height,
+    DUNET_CHECK(mask.height == sample.image.height && mask.width == sample.image.width, DataError,
+                "mask '", mask_path.string(), "' is ", mask.width, "x", mask.height,
                 " but its image '", source.image.string(), "' is ", sample.image.width, "x",
                 sample.image.height, "; masks must have their image's size");
     for (size_t i = 0; i < sample.mask.size(); ++i) sample.mask[i] |= mask.pixels[i];

@@ -77,9 +77,9 @@ cv::Mat render(KeyedRandom& rng, Style style, const std::vector<cv::Mat>& masks,
   } else {
     // Background colour b, nucleus colour n: mix by signal, then noise.
     const bool stained = style == Style::kStained;
-    const cv::Vec3f background = stained ? cv::Vec3f(0.85f, 0.75f, 0.92f)   // BGR pinkish
+    const cv::Vec3f background = stained ? cv::Vec3f(0.85f, 0.75f, 0.92f)  // BGR pinkish
                                          : cv::Vec3f(0.80f, 0.80f, 0.80f);
-    const cv::Vec3f nucleus = stained ? cv::Vec3f(0.55f, 0.25f, 0.45f)      // purple
+    const cv::Vec3f nucleus = stained ? cv::Vec3f(0.55f, 0.25f, 0.45f)  // purple
                                       : cv::Vec3f(0.30f, 0.30f, 0.35f);
     cv::Mat s = cv::min(signal, 1.0);
     for (int c = 0; c < 3; ++c) {

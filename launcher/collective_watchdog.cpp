@@ -31,8 +31,7 @@ std::string join(const std::vector<std::string>& parts) {
 
 std::string where(const CollectiveStatus& status) {
   if (status.in_flight == 0) return "in no collective";
-  return fmt::format("in {} #{} for {:.1f} s", status.operation, status.in_flight,
-                     status.waited_s);
+  return fmt::format("in {} #{} for {:.1f} s", status.operation, status.in_flight, status.waited_s);
 }
 
 }  // namespace
@@ -107,8 +106,7 @@ void CollectiveWatchdog::answer_roll_calls() {
     MPI_Iprobe(MPI_ANY_SOURCE, kQueryTag, roll_call_comm_, &pending, &status);
     if (!pending) return;
     char query = 0;
-    MPI_Recv(&query, 1, MPI_CHAR, status.MPI_SOURCE, kQueryTag, roll_call_comm_,
-             MPI_STATUS_IGNORE);
+    MPI_Recv(&query, 1, MPI_CHAR, status.MPI_SOURCE, kQueryTag, roll_call_comm_, MPI_STATUS_IGNORE);
     Report report{};
     report.started = next_id_ - 1;
     if (!in_flight_.empty()) {
@@ -137,8 +135,8 @@ std::vector<CollectiveStatus> CollectiveWatchdog::take_roll_call() {
     MPI_Isend(&query, 1, MPI_CHAR, r, kQueryTag, roll_call_comm_, &queries[i]);
   }
   // Live watchdogs answer within their 200 ms polling period; give slow ones a few seconds.
-  const auto deadline = Clock::now() + std::chrono::duration<double>(
-                                           std::clamp(timeout_s_ / 2, 1.0, 5.0));
+  const auto deadline =
+      Clock::now() + std::chrono::duration<double>(std::clamp(timeout_s_ / 2, 1.0, 5.0));
   int outstanding = size_ - 1;
   while (outstanding > 0 && Clock::now() < deadline) {
     answer_roll_calls();  // a rank that timed out at the same moment asks us too

@@ -24,10 +24,10 @@ class MpiWorld;
 struct CollectiveStatus {
   int rank = -1;
   bool answered = false;
-  uint64_t started = 0;     // collectives this rank has entered so far
-  uint64_t in_flight = 0;   // number of its oldest unfinished collective, 0 when none
-  double waited_s = 0;      // how long that one has been waiting
-  std::string operation;    // its name, empty when none
+  uint64_t started = 0;    // collectives this rank has entered so far
+  uint64_t in_flight = 0;  // number of its oldest unfinished collective, 0 when none
+  double waited_s = 0;     // how long that one has been waiting
+  std::string operation;   // its name, empty when none
 };
 
 // The sentence naming the ranks that hold up collective number `stuck_id` on `my_rank`:

@@ -1,12 +1,12 @@
 #include "launcher/config_loader.h"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/error.h"
 #include "launcher/config_schema.h"
@@ -20,13 +20,20 @@ constexpr std::string_view kOverrideSource = "--set";
 
 std::string type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date or time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date or time";
   }
 }
 
@@ -62,8 +69,8 @@ class LoadVisitor final : public ConfigVisitor {
     known_sections_.emplace_back(name);
     const toml::node* node = root_.get(name);
     if (node != nullptr && !node->is_table()) {
-      problem(*node, std::string(name), "expected a table [" + std::string(name) + "], got " +
-                                            type_name(*node));
+      problem(*node, std::string(name),
+              "expected a table [" + std::string(name) + "], got " + type_name(*node));
     }
   }
 
@@ -112,8 +119,9 @@ class LoadVisitor final : public ConfigVisitor {
       for (const auto& choice : spec.choices) {
         allowed += (allowed.empty() ? "" : " | ") + std::string(choice);
       }
-      return problem(*node, spec.path(), "expected one of " + allowed + ", got \"" + v + "\"" +
-                                             did_you_mean(v, spec.choices));
+      return problem(
+          *node, spec.path(),
+          "expected one of " + allowed + ", got \"" + v + "\"" + did_you_mean(v, spec.choices));
     }
     value = v;
   }
@@ -142,8 +150,7 @@ class LoadVisitor final : public ConfigVisitor {
       auto known = std::find(known_sections_.begin(), known_sections_.end(), section);
       if (known == known_sections_.end()) {
         std::vector<std::string_view> candidates(known_sections_.begin(), known_sections_.end());
-        problem(section_node, section,
-                "unknown section" + did_you_mean(section, candidates));
+        problem(section_node, section, "unknown section" + did_you_mean(section, candidates));
         continue;
       }
       const toml::table* table = section_node.as_table();
@@ -153,8 +160,7 @@ class LoadVisitor final : public ConfigVisitor {
         if (known_keys_.count(path) != 0) continue;
         std::vector<std::string_view> candidates;
         for (const auto& k : keys_by_section_[section]) candidates.push_back(k);
-        problem(node, path,
-                "unknown key" + did_you_mean(std::string(key.str()), candidates));
+        problem(node, path, "unknown key" + did_you_mean(std::string(key.str()), candidates));
       }
     }
   }
@@ -237,9 +243,9 @@ std::string apply_override(toml::table& root, const std::string& assignment) {
 }
 
 std::string join_problems(const std::vector<std::string>& problems) {
-  std::string text = problems.size() == 1 ? "invalid configuration:\n"
-                                          : std::to_string(problems.size()) +
-                                                " problems in the configuration:\n";
+  std::string text = problems.size() == 1
+                         ? "invalid configuration:\n"
+                         : std::to_string(problems.size()) + " problems in the configuration:\n";
   for (const auto& p : problems) text += "  " + p + "\n";
   text += "  (run `dunet config --defaults` for every key with its meaning and default)";
   return text;

@@ -19,7 +19,7 @@ struct FieldSpec {
   double min = -std::numeric_limits<double>::infinity();  // inclusive bounds for numbers
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string_view> choices;  // allowed values of a string; empty = any
-  bool non_empty = false;                  // strings that must not be empty
+  bool non_empty = false;                 // strings that must not be empty
 
   std::string path() const { return std::string(section) + "." + std::string(key); }
 };

@@ -1,9 +1,9 @@
 #include "launcher/config_writer.h"
 
-#include <cmath>
-#include <sstream>
 #include <spdlog/fmt/fmt.h>
 #include <toml++/toml.h>
+#include <cmath>
+#include <sstream>
 
 #include "launcher/config_schema.h"
 

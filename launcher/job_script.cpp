@@ -51,22 +51,24 @@ void validate_slurm(const SlurmConfig& s) {
     check(line.find_first_of("\n\r") == std::string::npos && line.find('\0') == std::string::npos,
           "setup", line, "one shell command per entry, without line breaks");
   }
-  const int64_t tasks = s.tasks_per_node > 0 ? s.tasks_per_node : std::max<int64_t>(1, s.gpus_per_node);
+  const int64_t tasks =
+      s.tasks_per_node > 0 ? s.tasks_per_node : std::max<int64_t>(1, s.gpus_per_node);
   check(s.gpus_per_node == 0 || tasks == s.gpus_per_node, "tasks_per_node",
         std::to_string(s.tasks_per_node), "one task per GPU (= gpus_per_node)");
 }
 
 JobFiles job_files(const RunConfig& config) {
   const fs::path out = fs::absolute(config.run.output_dir);
-  return {out / "slurm" / (config.run.name + ".sbatch"), out / "slurm" / (config.run.name + ".toml"),
-          out / "slurm-%j.out"};
+  return {out / "slurm" / (config.run.name + ".sbatch"),
+          out / "slurm" / (config.run.name + ".toml"), out / "slurm-%j.out"};
 }
 
 std::string render_job_script(const RunConfig& config, const std::string& dunet,
                               const JobFiles& files) {
   const SlurmConfig& s = config.slurm;
   validate_slurm(s);
-  const int64_t tasks = s.tasks_per_node > 0 ? s.tasks_per_node : std::max<int64_t>(1, s.gpus_per_node);
+  const int64_t tasks =
+      s.tasks_per_node > 0 ? s.tasks_per_node : std::max<int64_t>(1, s.gpus_per_node);
   std::string optional;
   const auto add = [&optional](const std::string& line) { optional += "#SBATCH " + line + "\n"; };
   if (s.gpus_per_node > 0) add("--gpus-per-node=" + std::to_string(s.gpus_per_node));
@@ -78,11 +80,12 @@ std::string render_job_script(const RunConfig& config, const std::string& dunet,
   std::string setup;
   for (const auto& line : s.setup) setup += line + "\n";
   // One node: ranks talk through shared memory only; across nodes OpenMPI picks the network.
-  const std::string mpi_env =
-      s.nodes == 1 ? "export OMPI_MCA_btl=self,vader" : "# several nodes: OpenMPI chooses transports";
+  const std::string mpi_env = s.nodes == 1 ? "export OMPI_MCA_btl=self,vader"
+                                           : "# several nodes: OpenMPI chooses transports";
 
   std::string script(kSlurmTemplate);
-  replace_all(script, "JOB_NAME", std::regex_match(config.run.name, kName) ? config.run.name : "dunet");
+  replace_all(script, "JOB_NAME",
+              std::regex_match(config.run.name, kName) ? config.run.name : "dunet");
   replace_all(script, "NODES", std::to_string(s.nodes));
   replace_all(script, "TASKS_PER_NODE", std::to_string(tasks));
   replace_all(script, "CPUS_PER_TASK", std::to_string(s.cpus_per_task));
@@ -114,8 +117,8 @@ std::string submit_job(const fs::path& script) {
   while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
   const int status = ::pclose(pipe);
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-  DUNET_CHECK(status == 0, Error, "sbatch refused '", script.string(), "': ",
-              output.empty() ? "is SLURM installed and reachable?" : output);
+  DUNET_CHECK(status == 0, Error, "sbatch refused '", script.string(),
+              "': ", output.empty() ? "is SLURM installed and reachable?" : output);
   return output.substr(0, output.find(';'));  // "jobid[;cluster]"
 }
 

@@ -19,9 +19,7 @@ class LocalCommunicator final : public Communicator {
   void broadcast(at::Tensor& /*tensor*/, int /*root*/) override {}
   void barrier() override {}
   std::vector<int64_t> all_gather(int64_t value) override { return {value}; }
-  std::vector<double> all_reduce_sum(const std::vector<double>& values) override {
-    return values;
-  }
+  std::vector<double> all_reduce_sum(const std::vector<double>& values) override { return values; }
   std::unique_ptr<Communicator> duplicate() override {
     return std::make_unique<LocalCommunicator>();
   }

@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <csignal>
-#include <initializer_list>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <thread>
 
 #include "core/error.h"
@@ -39,8 +39,9 @@ int default_process_count() {
 
 std::vector<std::string> launch_command(const LaunchOptions& options, const std::string& dunet) {
   const int n = options.processes > 0 ? options.processes : default_process_count();
-  std::vector<std::string> command = {options.mpirun, "-n", std::to_string(n), "--oversubscribe",
-                                      "--bind-to", "none", dunet, "train"};
+  std::vector<std::string> command = {
+      options.mpirun, "-n",   std::to_string(n), "--oversubscribe", "--bind-to", "none",
+      dunet,          "train"};
   command.insert(command.end(), options.train_args.begin(), options.train_args.end());
   return command;
 }

@@ -9,7 +9,7 @@
 namespace dunet::launcher {
 
 struct LaunchOptions {
-  int processes = 0;              // 0 = one per visible GPU, else one per core
+  int processes = 0;  // 0 = one per visible GPU, else one per core
   std::string mpirun = "mpirun";
   std::vector<std::string> train_args;  // after `dunet train`
 };

@@ -9,7 +9,7 @@ namespace dunet::launcher {
 struct LogOptions {
   bool all_ranks = false;  // every rank logs at info
   bool debug = false;
-  std::string file;        // optional per-run log file (appended); "" = console only
+  std::string file;  // optional per-run log file (appended); "" = console only
 };
 
 void setup_logging(int rank, int size, const LogOptions& options = {});

@@ -46,8 +46,8 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   DUNET_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &thread_level_));
   // Errors come back as codes, which DUNET_MPI_CHECK turns into exceptions with context.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  DUNET_CHECK(thread_level_ >= MPI_THREAD_SERIALIZED, CommError,
-              "MPI provides thread level ", thread_level_,
+  DUNET_CHECK(thread_level_ >= MPI_THREAD_SERIALIZED, CommError, "MPI provides thread level ",
+              thread_level_,
               "; dunet needs MPI_THREAD_SERIALIZED or better (OpenMPI: built with threads)");
   world_ = MPI_COMM_WORLD;
   DUNET_MPI_CHECK(MPI_Comm_rank(world_, &rank_));

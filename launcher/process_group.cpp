@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "launcher/collective_watchdog.h"
 #include "launcher/local_communicator.h"
 #include "launcher/mpi_communicator.h"
-#include "launcher/collective_watchdog.h"
 #include "launcher/mpi_world.h"
 #ifdef DUNET_HAVE_NCCL
 #include "launcher/nccl_communicator.h"
@@ -60,8 +60,7 @@ ProcessGroup::ProcessGroup(const DistConfig& config) {
     active_ = other_.get();
     return;
   }
-  watchdog_ = std::make_unique<CollectiveWatchdog>(*world_,
-                                                   static_cast<double>(config.timeout_s));
+  watchdog_ = std::make_unique<CollectiveWatchdog>(*world_, static_cast<double>(config.timeout_s));
   mpi_ = std::make_unique<MpiCommunicator>(*world_, watchdog_.get());
   active_ = mpi_.get();
   if (backend == "nccl" || (backend == "auto" && built_with_nccl() && gpus_visible())) {

@@ -10,7 +10,8 @@ namespace dunet::launcher {
 bool ProgressBar::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled)
-    : label_(std::move(label)), total_(std::max<int64_t>(total, 1)),
+    : label_(std::move(label)),
+      total_(std::max<int64_t>(total, 1)),
       active_(enabled && stderr_is_terminal()) {}
 
 ProgressBar::~ProgressBar() { finish(); }

@@ -10,8 +10,8 @@ namespace dunet::launcher {
 
 struct SlurmConfig {
   int64_t nodes = 1;
-  int64_t gpus_per_node = 0;     // 0 = a CPU job
-  int64_t tasks_per_node = 0;    // 0 = gpus_per_node, or 1 on CPU
+  int64_t gpus_per_node = 0;   // 0 = a CPU job
+  int64_t tasks_per_node = 0;  // 0 = gpus_per_node, or 1 on CPU
   int64_t cpus_per_task = 1;
   std::string time = "01:00:00";  // SLURM time limit: [D-]HH:MM:SS, MM:SS or minutes
   std::string partition;

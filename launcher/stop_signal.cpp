@@ -1,8 +1,8 @@
 #include "launcher/stop_signal.h"
 
+#include <unistd.h>
 #include <csignal>
 #include <initializer_list>
-#include <unistd.h>
 
 namespace dunet::launcher {
 

@@ -49,10 +49,9 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
                               static_cast<float>(beta[c] - (m.mean - rounded_mean) * scale), out);
       means[c] = static_cast<float>(m.mean);
       inverse_stds[c] = static_cast<float>(inverse);
-      running_means[c] =
-          static_cast<float>((1 - momentum) * running_means[c] + momentum * m.mean);
-      running_vars[c] = static_cast<float>((1 - momentum) * running_vars[c] +
-                                           momentum * m.variance * unbiased);
+      running_means[c] = static_cast<float>((1 - momentum) * running_means[c] + momentum * m.mean);
+      running_vars[c] =
+          static_cast<float>((1 - momentum) * running_vars[c] + momentum * m.variance * unbiased);
     });
     // The kernels wrote through raw pointers: tell autograd and the inference plan's
     // version check (unet.h) that the running statistics changed.
@@ -96,7 +95,7 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
       dgamma[c] = static_cast<float>(sums.centred_gradient * inverse);
       dbeta[c] = static_cast<float>(sums.gradient);
     });
-    return {grad_x,          grad_weight,     grad_bias,       torch::Tensor(),
+    return {grad_x,          grad_weight,     grad_bias,      torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -105,10 +104,10 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
 
 bool batch_norm_relu_applies(const torch::nn::BatchNorm2dImpl& norm, const torch::Tensor& x) {
   const auto& options = norm.options;
-  return kCpuKernelsBuilt && norm.is_training() && options.affine() && options.track_running_stats() &&
-         x.is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 && x.is_contiguous() &&
-         norm.weight.scalar_type() == torch::kFloat && norm.running_mean.is_contiguous() &&
-         norm.running_var.is_contiguous();
+  return kCpuKernelsBuilt && norm.is_training() && options.affine() &&
+         options.track_running_stats() && x.is_cpu() && x.scalar_type() == torch::kFloat &&
+         x.dim() == 4 && x.is_contiguous() && norm.weight.scalar_type() == torch::kFloat &&
+         norm.running_mean.is_contiguous() && norm.running_var.is_contiguous();
 }
 
 torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& norm, const torch::Tensor& x) {
@@ -125,10 +124,9 @@ torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& norm, const torch::Ten
     norm.num_batches_tracked += 1;
   }
   // As BatchNorm2d: without a momentum the running statistics are the cumulative average.
-  const double momentum =
-      norm.options.momentum()
-          ? *norm.options.momentum()
-          : 1.0 / static_cast<double>(norm.num_batches_tracked.item<int64_t>());
+  const double momentum = norm.options.momentum()
+                              ? *norm.options.momentum()
+                              : 1.0 / static_cast<double>(norm.num_batches_tracked.item<int64_t>());
   return BatchNormReLUFunction::apply(x, norm.weight, norm.bias, norm.running_mean,
                                       norm.running_var, momentum, norm.options.eps());
 }

@@ -13,8 +13,9 @@ constexpr int64_t kRun = 512;   // values summed in float before the lanes go in
 // The two sums over `channel` of the pair term(i) gives for each value index i. Runs of kRun
 // values are summed in kLanes float lanes, the runs in double.
 template <typename Term>
-__attribute__((always_inline)) inline std::pair<double, double> channel_sums(
-    const Shape& shape, int64_t channel, const Term& term) {
+__attribute__((always_inline)) inline std::pair<double, double> channel_sums(const Shape& shape,
+                                                                             int64_t channel,
+                                                                             const Term& term) {
   double first = 0, second = 0;
   for (int64_t n = 0; n < shape.batch; ++n) {
     const int64_t base = shape.offset(n, channel);
@@ -45,31 +46,35 @@ __attribute__((always_inline)) inline std::pair<double, double> channel_sums(
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) Moments channel_moments(
-    const float* x, const Shape& shape, int64_t channel) {
+__attribute__((target_clones("avx2", "default"))) Moments channel_moments(const float* x,
+                                                                          const Shape& shape,
+                                                                          int64_t channel) {
   const auto count = static_cast<double>(shape.values_per_channel());
   // Summed relative to one of the values: with a mean far from zero, float runs of the raw
   // values would lose the digits that matter.
   const float pivot = x[shape.offset(0, channel)];
   const double mean =
       pivot +
-      channel_sums(shape, channel, [&](int64_t i) { return std::pair(x[i] - pivot, 0.0f); })
-              .first /
+      channel_sums(shape, channel, [&](int64_t i) { return std::pair(x[i] - pivot, 0.0f); }).first /
           count;
   const auto m = static_cast<float>(mean);
-  const double variance = channel_sums(shape, channel, [&](int64_t i) {
-                            const float d = x[i] - m;
-                            return std::pair(d * d, 0.0f);
-                          }).first /
+  const double variance = channel_sums(shape, channel,
+                                       [&](int64_t i) {
+                                         const float d = x[i] - m;
+                                         return std::pair(d * d, 0.0f);
+                                       })
+                              .first /
                           count;
   // The float mean's rounding error shifts every square by the same amount: remove it.
   const double shift = static_cast<double>(m) - mean;
   return {mean, std::max(0.0, variance - shift * shift)};
 }
 
-__attribute__((target_clones("avx2", "default"))) void normalise_relu(
-    const float* x, const Shape& shape, int64_t channel, float mean, float scale, float shift,
-    float* y) {
+__attribute__((target_clones("avx2", "default"))) void normalise_relu(const float* x,
+                                                                      const Shape& shape,
+                                                                      int64_t channel, float mean,
+                                                                      float scale, float shift,
+                                                                      float* y) {
   for (int64_t n = 0; n < shape.batch; ++n) {
     const int64_t base = shape.offset(n, channel);
     const float* in = x + base;

@@ -27,20 +27,19 @@ Moments channel_moments(const float* x, const Shape& shape, int64_t channel);
 
 // y = max(0, (x - mean) * scale + shift) over `channel`. Centred first: x * scale + (shift -
 // mean * scale) would cancel away the digits when the mean is large against the spread.
-void normalise_relu(const float* x, const Shape& shape, int64_t channel, float mean,
-                    float scale, float shift, float* y);
+void normalise_relu(const float* x, const Shape& shape, int64_t channel, float mean, float scale,
+                    float shift, float* y);
 
 struct GradientSums {
-  double gradient;           // sum of g, where g = dy where y > 0, else 0 (ReLU's gradient)
-  double centred_gradient;   // sum of g * (x - mean)
+  double gradient;          // sum of g, where g = dy where y > 0, else 0 (ReLU's gradient)
+  double centred_gradient;  // sum of g * (x - mean)
 };
 
 GradientSums channel_gradient_sums(const float* grad_y, const float* y, const float* x,
                                    const Shape& shape, int64_t channel, float mean);
 
 // dx = a * g + b * (x - mean) + c over `channel`, g as in GradientSums.
-void masked_affine_gradient(const float* grad_y, const float* y, const float* x,
-                            const Shape& shape, int64_t channel, float mean, float a, float b,
-                            float c, float* grad_x);
+void masked_affine_gradient(const float* grad_y, const float* y, const float* x, const Shape& shape,
+                            int64_t channel, float mean, float a, float b, float c, float* grad_x);
 
 }  // namespace dunet::model::batch_norm_relu_kernels

@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <new>
-#include <map>
 #include <unordered_map>
 #include <vector>
 
@@ -19,7 +19,7 @@
 namespace dunet::model {
 namespace {
 
-constexpr size_t kAlignment = 64;               // what c10's own CPU allocator guarantees
+constexpr size_t kAlignment = 64;                // what c10's own CPU allocator guarantees
 constexpr size_t kLargeBlock = size_t{1} << 20;  // smaller ones stay with malloc
 constexpr size_t kRounding = size_t{1} << 20;    // large sizes round up to whole MiB
 
@@ -182,8 +182,6 @@ bool caching_cpu_allocator_in_use() {
   return in_use;
 }
 
-CachingAllocatorStats caching_allocator_stats() {
-  return CachingCpuAllocator::instance().stats();
-}
+CachingAllocatorStats caching_allocator_stats() { return CachingCpuAllocator::instance().stats(); }
 
 }  // namespace dunet::model

@@ -11,7 +11,7 @@
 namespace dunet::model {
 
 struct CachingAllocatorStats {
-  size_t live_bytes = 0;    // handed out and not yet freed (large blocks)
+  size_t live_bytes = 0;  // handed out and not yet freed (large blocks)
   size_t peak_live_bytes = 0;
   size_t cached_bytes = 0;  // freed and kept for reuse
   size_t hits = 0;

@@ -15,8 +15,8 @@ FoldedConvReLU::FoldedConvReLU(const torch::nn::Conv2dImpl& conv, const torch::n
   // In double, so that folding adds no rounding of its own.
   torch::Tensor weight = as_double(conv.weight);
   torch::Tensor bias = as_double(conv.bias);
-  auto fold = [&](const torch::Tensor& gamma, const torch::Tensor& beta,
-                  const torch::Tensor& mean, const torch::Tensor& var, double eps) {
+  auto fold = [&](const torch::Tensor& gamma, const torch::Tensor& beta, const torch::Tensor& mean,
+                  const torch::Tensor& var, double eps) {
     const torch::Tensor scale = as_double(gamma) / (as_double(var) + eps).sqrt();
     weight = weight * scale.view({-1, 1, 1, 1});
     bias = (bias - as_double(mean)) * scale + as_double(beta);

@@ -28,7 +28,7 @@ inline float pick(float best, float candidate) {
 }
 
 __attribute__((target_clones("avx2", "default"))) void pool_plane(const float* in, const Planes& p,
-                                                                 float* out) {
+                                                                  float* out) {
   for (int64_t oy = 0; oy < p.out_height(); ++oy) {
     const float* top = in + 2 * oy * p.width;
     const float* bottom = top + p.width;
@@ -47,8 +47,10 @@ constexpr int64_t kWindows = 8;
 constexpr Ints kEven = {0, 2, 4, 6, 8, 10, 12, 14}, kOdd = {1, 3, 5, 7, 9, 11, 13, 15};
 constexpr Ints kLowHalf = {0, 8, 1, 9, 2, 10, 3, 11}, kHighHalf = {4, 12, 5, 13, 6, 14, 7, 15};
 
-__attribute__((target_clones("avx2", "default"))) void unpool_gradient_plane(
-    const float* in, const float* grad_out, const Planes& p, float* grad_in) {
+__attribute__((target_clones("avx2", "default"))) void unpool_gradient_plane(const float* in,
+                                                                             const float* grad_out,
+                                                                             const Planes& p,
+                                                                             float* grad_in) {
   if (p.height % 2 != 0) {  // the last row of an odd height is in no window
     std::fill_n(grad_in + (p.height - 1) * p.width, p.width, 0.0f);
   }
@@ -100,22 +102,19 @@ __attribute__((target_clones("avx2", "default"))) void unpool_gradient_plane(
   }
 }
 
-Planes planes_of(const torch::Tensor& x) {
-  return {x.size(0) * x.size(1), x.size(2), x.size(3)};
-}
+Planes planes_of(const torch::Tensor& x) { return {x.size(0) * x.size(1), x.size(2), x.size(3)}; }
 
 class MaxPool2x2Function : public torch::autograd::Function<MaxPool2x2Function> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
     const Planes p = planes_of(x);
-    torch::Tensor y = torch::empty({x.size(0), x.size(1), p.out_height(), p.out_width()},
-                                   x.options());
+    torch::Tensor y =
+        torch::empty({x.size(0), x.size(1), p.out_height(), p.out_width()}, x.options());
     const float* in = x.data_ptr<float>();
     float* out = y.data_ptr<float>();
     const int64_t in_plane = p.height * p.width, out_plane = p.out_height() * p.out_width();
-    parallel_each(p.count, [&](int64_t i) {
-      pool_plane(in + i * in_plane, p, out + i * out_plane);
-    });
+    parallel_each(p.count,
+                  [&](int64_t i) { pool_plane(in + i * in_plane, p, out + i * out_plane); });
     ctx->save_for_backward({x});
     return y;
   }
@@ -140,8 +139,8 @@ class MaxPool2x2Function : public torch::autograd::Function<MaxPool2x2Function> 
 }  // namespace
 
 torch::Tensor max_pool2x2(const torch::Tensor& x) {
-  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 || !x.is_contiguous() ||
-      x.size(2) < 2 || x.size(3) < 2) {
+  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 ||
+      !x.is_contiguous() || x.size(2) < 2 || x.size(3) < 2) {
     return torch::max_pool2d(x, /*kernel_size=*/2);
   }
   return MaxPool2x2Function::apply(x);

@@ -111,8 +111,8 @@ namespace {
 // or `plain`. Returns whether the fast choice is taken.
 bool choose(const char* key, const std::string& value, const char* fast, const char* plain,
             const std::string& problem) {
-  DUNET_CHECK(value == "auto" || value == fast || value == plain, ConfigError, key, " = '",
-              value, "'; expected auto, ", fast, " or ", plain);
+  DUNET_CHECK(value == "auto" || value == fast || value == plain, ConfigError, key, " = '", value,
+              "'; expected auto, ", fast, " or ", plain);
   DUNET_CHECK(value != fast || problem.empty(), ConfigError, key, " = '", fast,
               "' but it cannot run here: ", problem, "; use 'auto' or '", plain, "'");
   return value != plain && problem.empty();

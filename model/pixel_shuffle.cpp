@@ -13,8 +13,8 @@ struct Planes {
 
 // One output channel: its four input planes (4c + 2i + j) interleaved into [2H, 2W].
 __attribute__((target_clones("avx2", "default"))) void shuffle_channel(const float* in,
-                                                                      const Planes& p,
-                                                                      float* out) {
+                                                                       const Planes& p,
+                                                                       float* out) {
   const int64_t plane = p.height * p.width, out_width = 2 * p.width;
   for (int64_t y = 0; y < p.height; ++y) {
     for (int64_t i = 0; i < 2; ++i) {
@@ -31,8 +31,8 @@ __attribute__((target_clones("avx2", "default"))) void shuffle_channel(const flo
 
 // The inverse: [2H, 2W] of one channel back into its four planes.
 __attribute__((target_clones("avx2", "default"))) void unshuffle_channel(const float* in,
-                                                                        const Planes& p,
-                                                                        float* out) {
+                                                                         const Planes& p,
+                                                                         float* out) {
   const int64_t plane = p.height * p.width, in_width = 2 * p.width;
   for (int64_t y = 0; y < p.height; ++y) {
     for (int64_t i = 0; i < 2; ++i) {
@@ -54,9 +54,8 @@ void for_each_channel(const torch::Tensor& small, const float* from, float* to,
                       const Kernel& kernel) {
   const Planes p{small.size(2), small.size(3)};
   const int64_t block = 4 * p.height * p.width;
-  parallel_each(small.size(0) * small.size(1) / 4, [&](int64_t channel) {
-    kernel(from + channel * block, p, to + channel * block);
-  });
+  parallel_each(small.size(0) * small.size(1) / 4,
+                [&](int64_t channel) { kernel(from + channel * block, p, to + channel * block); });
 }
 
 class PixelShuffle2Function : public torch::autograd::Function<PixelShuffle2Function> {
@@ -71,11 +70,10 @@ class PixelShuffle2Function : public torch::autograd::Function<PixelShuffle2Func
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext*,
                                                torch::autograd::tensor_list grad_outputs) {
     const torch::Tensor grad_y = grad_outputs[0].contiguous();
-    torch::Tensor grad_x = torch::empty(
-        {grad_y.size(0), grad_y.size(1) * 4, grad_y.size(2) / 2, grad_y.size(3) / 2},
-        grad_y.options());
-    for_each_channel(grad_x, grad_y.data_ptr<float>(), grad_x.data_ptr<float>(),
-                     unshuffle_channel);
+    torch::Tensor grad_x =
+        torch::empty({grad_y.size(0), grad_y.size(1) * 4, grad_y.size(2) / 2, grad_y.size(3) / 2},
+                     grad_y.options());
+    for_each_channel(grad_x, grad_y.data_ptr<float>(), grad_x.data_ptr<float>(), unshuffle_channel);
     return {grad_x};
   }
 };
@@ -83,8 +81,8 @@ class PixelShuffle2Function : public torch::autograd::Function<PixelShuffle2Func
 }  // namespace
 
 torch::Tensor pixel_shuffle2(const torch::Tensor& x) {
-  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 || x.size(1) % 4 != 0 ||
-      !x.is_contiguous()) {
+  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 ||
+      x.size(1) % 4 != 0 || !x.is_contiguous()) {
     return torch::pixel_shuffle(x, 2);
   }
   return PixelShuffle2Function::apply(x);

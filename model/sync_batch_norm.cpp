@@ -39,10 +39,14 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
     const auto shape = std::vector<int64_t>{1, -1, 1, 1};
     const torch::Tensor mean_dy = sums.narrow(0, 0, c).div(count).view(shape);
     const torch::Tensor mean_dy_xhat = sums.narrow(0, c, c).div(count).view(shape);
-    const torch::Tensor dx =
-        (weight * invstd).view(shape) * (dy - mean_dy - x_hat * mean_dy_xhat);
-    return {dx, sum_dy_xhat_local, sum_dy_local, torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor()};
+    const torch::Tensor dx = (weight * invstd).view(shape) * (dy - mean_dy - x_hat * mean_dy_xhat);
+    return {dx,
+            sum_dy_xhat_local,
+            sum_dy_local,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -69,9 +73,9 @@ torch::Tensor SyncBatchNormImpl::forward(const torch::Tensor& x) {
     torch::NoGradGuard no_grad;
     // Sums in double: one all-reduce of [sum, sum of squares, count] per channel.
     const torch::Tensor xd = x.to(torch::kFloat64);
-    torch::Tensor stats = torch::cat({xd.sum({0, 2, 3}), (xd * xd).sum({0, 2, 3}),
-                                      torch::full({1}, static_cast<double>(x.numel() / channels),
-                                                  xd.options())});
+    torch::Tensor stats =
+        torch::cat({xd.sum({0, 2, 3}), (xd * xd).sum({0, 2, 3}),
+                    torch::full({1}, static_cast<double>(x.numel() / channels), xd.options())});
     if (reducer_) reducer_->sum(stats);
     count = stats[2 * channels].item<double>();
     const torch::Tensor global_mean = stats.narrow(0, 0, channels) / count;
@@ -87,8 +91,7 @@ torch::Tensor SyncBatchNormImpl::forward(const torch::Tensor& x) {
   return SyncBatchNormFunction::apply(x, weight, bias, mean, invstd, count, reducer_.get());
 }
 
-void set_stats_reducer(torch::nn::Module& module,
-                       const std::shared_ptr<StatsAllReducer>& reducer) {
+void set_stats_reducer(torch::nn::Module& module, const std::shared_ptr<StatsAllReducer>& reducer) {
   for (const auto& child : module.modules(/*include_self=*/true)) {
     if (auto* bn = child->as<SyncBatchNormImpl>()) bn->set_reducer(reducer);
   }

@@ -20,8 +20,7 @@ namespace {
 // Fortran BLAS, as exported by OpenBLAS (and by the reference BLAS).
 using Sgemm = void (*)(const char* transa, const char* transb, const int* m, const int* n,
                        const int* k, const float* alpha, const float* a, const int* lda,
-                       const float* b, const int* ldb, const float* beta, float* c,
-                       const int* ldc);
+                       const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
 
 // Only with OpenBLAS: the reference BLAS multiplies at a few GFLOP/s, far slower than
 // LibTorch's direct convolution. Looked up at run time like compute_threads.cpp, because which
@@ -60,10 +59,9 @@ int64_t tiles_per_block(int64_t tiles, int64_t in_channels, int64_t out_channels
 
 void check_input(const at::Tensor& x, int64_t channels, const char* what) {
   DUNET_CHECK(sgemm() != nullptr, Error, "Winograd convolution needs OpenBLAS (sgemm_ not found)");
-  DUNET_CHECK(x.dim() == 4 && x.size(1) == channels && x.is_cpu() &&
-                  x.scalar_type() == at::kFloat,
-              Error, "Winograd convolution expects ", what, " as a float CPU tensor [N, ",
-              channels, ", H, W], got ", x.sizes(), " ", x.scalar_type());
+  DUNET_CHECK(x.dim() == 4 && x.size(1) == channels && x.is_cpu() && x.scalar_type() == at::kFloat,
+              Error, "Winograd convolution expects ", what, " as a float CPU tensor [N, ", channels,
+              ", H, W], got ", x.sizes(), " ", x.scalar_type());
 }
 
 // Column-major C (m x n) = op(A) B + beta C with single-precision Fortran BLAS, op(A) = A or
@@ -151,9 +149,8 @@ at::Tensor WinogradConv3x3::forward(const at::Tensor& input, bool relu) const {
   const BlasOnCallingThread blas_on_calling_thread;
   TileBlocks(g, x.size(0), in_channels_, out_channels_, x.options())
       .for_each([&](const Block& block, float* v, float* m) {
-        parallel_each(in_channels_, [&](int64_t c) {
-          transform_input(in, g, in_channels_, c, block, v);
-        });
+        parallel_each(in_channels_,
+                      [&](int64_t c) { transform_input(in, g, in_channels_, c, block, v); });
         // Row-major M_k[out][tile] = U_k[out][in] V_k[in][tile], written as the column-major
         // product M_k^T = V_k^T U_k^T that Fortran BLAS computes.
         parallel_each(kFrequencies, [&](int64_t k) {
@@ -186,9 +183,8 @@ at::Tensor winograd_weight_gradient(const at::Tensor& input, const at::Tensor& g
   const BlasOnCallingThread blas_on_calling_thread;  // see forward()
   TileBlocks(g, x.size(0), in_channels, out_channels, x.options())
       .for_each([&](const Block& block, float* v, float* dm) {
-        parallel_each(in_channels, [&](int64_t c) {
-          transform_input(in, g, in_channels, c, block, v);
-        });
+        parallel_each(in_channels,
+                      [&](int64_t c) { transform_input(in, g, in_channels, c, block, v); });
         parallel_each(out_channels, [&](int64_t o) {
           transform_output_gradient(dy_data, g, out_channels, o, block, dm);
         });

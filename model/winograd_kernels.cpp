@@ -147,8 +147,8 @@ __attribute__((target_clones("avx2", "default"))) void transform_output(
     const int64_t lanes = std::min(kLanes, block.num_tiles - base);
     for (int64_t lane = 0; lane < lanes; ++lane, cursor.next(g)) {
       const int64_t y0 = cursor.row * kTile, x0 = cursor.column * kTile;
-      float* origin = output + (cursor.image * channels + channel) * g.height * g.width +
-                      y0 * g.width + x0;
+      float* origin =
+          output + (cursor.image * channels + channel) * g.height * g.width + y0 * g.width + x0;
       if (y0 + kTile <= g.height && x0 + kTile <= g.width) {
         for (int64_t i = 0; i < kTile; ++i) {
           for (int64_t j = 0; j < kTile; ++j) origin[i * g.width + j] = y[i][j][lane];
@@ -174,8 +174,7 @@ __attribute__((target_clones("avx2", "default"))) void transform_output_gradient
       const int64_t y0 = cursor.row * kTile, x0 = cursor.column * kTile;
       const int64_t rows = base + lane < block.num_tiles ? std::min(kTile, g.height - y0) : 0;
       const int64_t columns = std::min(kTile, g.width - x0);
-      const float* origin = grad_output +
-                            (cursor.image * channels + channel) * g.height * g.width +
+      const float* origin = grad_output + (cursor.image * channels + channel) * g.height * g.width +
                             y0 * g.width + x0;
       for (int64_t i = 0; i < kTile; ++i) {
         for (int64_t j = 0; j < kTile; ++j) {

@@ -8,10 +8,10 @@
 
 namespace dunet::model::winograd {
 
-constexpr int64_t kTile = 4;         // output tile side
-constexpr int64_t kInputTile = 6;    // input tile side: kTile + 3 - 1
-constexpr int64_t kFrequencies = 36; // kInputTile squared: one matrix product each
-constexpr int64_t kLanes = 8;        // tiles transformed together: one AVX register of floats
+constexpr int64_t kTile = 4;          // output tile side
+constexpr int64_t kInputTile = 6;     // input tile side: kTile + 3 - 1
+constexpr int64_t kFrequencies = 36;  // kInputTile squared: one matrix product each
+constexpr int64_t kLanes = 8;         // tiles transformed together: one AVX register of floats
 // Tiles are processed in blocks whose transformed input and output (36 x (in + out) floats
 // per tile) stay in the caches between the input transform, the products and the output
 // transform, instead of a trip to memory for each.
@@ -32,7 +32,7 @@ struct Geometry {
 struct Block {
   int64_t first_tile;  // over the whole batch
   int64_t num_tiles;
-  int64_t stride;      // buffer distance between channels, a multiple of kLanes
+  int64_t stride;  // buffer distance between channels, a multiple of kLanes
 };
 
 // Each function handles one channel of one block; input, output and gradients are [N, C, H, W].

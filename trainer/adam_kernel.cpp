@@ -23,8 +23,7 @@ __attribute__((always_inline)) inline void apply_each(const AdamUpdate& u) {
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) void apply_adam_update(
-    const AdamUpdate& update) {
+__attribute__((target_clones("avx2", "default"))) void apply_adam_update(const AdamUpdate& update) {
   if (update.weight_decay != 0.0f) {
     apply_each<true>(update);
   } else {

@@ -68,8 +68,10 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path
   CheckpointMeta m;
   c10::IValue magic;
   if (!archive.try_read(kMagicKey, magic) || !magic.isInt()) {
-    throw CheckpointError("'" + path.string() + "' is a LibTorch archive but not a dunet "
-                          "checkpoint (no '" + kMagicKey + "' entry)");
+    throw CheckpointError("'" + path.string() +
+                          "' is a LibTorch archive but not a dunet "
+                          "checkpoint (no '" +
+                          kMagicKey + "' entry)");
   }
   m.version = magic.toInt();
   DUNET_CHECK(m.version == kCheckpointVersion, CheckpointError, "checkpoint '", path.string(),
@@ -99,8 +101,8 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path
       m.numerics = numerics.toStringRef();
     }
   } catch (const std::exception& e) {  // c10::Error or the JIT's attribute errors
-    throw CheckpointError("checkpoint '" + path.string() + "' is incomplete or damaged: " +
-                          e.what());
+    throw CheckpointError("checkpoint '" + path.string() +
+                          "' is incomplete or damaged: " + e.what());
   }
   return m;
 }
@@ -139,9 +141,9 @@ void save_checkpoint(const fs::path& path, model::UNet& model, torch::optim::Opt
     archive.write("optimizer", optimizer_archive);
   }
   write_durably(path, [&archive](const fs::path& temp) { archive.save_to(temp.string()); });
-  write_checksum(path, "format_version=" + std::to_string(meta.version) + "\nglobal_step=" +
-                           std::to_string(meta.global_step) + "\nworld_size=" +
-                           std::to_string(meta.world_size) + "\n");
+  write_checksum(path, "format_version=" + std::to_string(meta.version) +
+                           "\nglobal_step=" + std::to_string(meta.global_step) +
+                           "\nworld_size=" + std::to_string(meta.world_size) + "\n");
 }
 
 CheckpointMeta read_checkpoint_meta(const fs::path& path) {
@@ -211,8 +213,8 @@ std::optional<fs::path> CheckpointStore::latest() const {
   std::string name;
   if (!in || !std::getline(in, name) || name.empty()) return std::nullopt;
   const fs::path path = dir_ / name;
-  DUNET_CHECK(fs::exists(path), CheckpointError, "'", (dir_ / kLatestMarker).string(),
-              "' names '", name, "', which does not exist");
+  DUNET_CHECK(fs::exists(path), CheckpointError, "'", (dir_ / kLatestMarker).string(), "' names '",
+              name, "', which does not exist");
   return path;
 }
 

@@ -19,19 +19,19 @@ inline constexpr int64_t kCheckpointVersion = 1;
 
 struct CheckpointMeta {
   int64_t version = kCheckpointVersion;
-  int64_t epoch = 0;            // epochs completed
-  int64_t step_in_epoch = 0;    // steps of `epoch` done (0 at an epoch boundary)
-  int64_t samples_in_epoch = 0; // global samples consumed in `epoch` (world-size independent)
+  int64_t epoch = 0;             // epochs completed
+  int64_t step_in_epoch = 0;     // steps of `epoch` done (0 at an epoch boundary)
+  int64_t samples_in_epoch = 0;  // global samples consumed in `epoch` (world-size independent)
   int64_t global_step = 0;
-  int64_t seed = 0;             // sampling and augmentation are keyed by (seed, epoch, position)
-  int64_t world_size = 1;       // informational: resuming on another size is allowed
-  double best_iou = -1;         // best validation IoU so far (-1 = none yet)
+  int64_t seed = 0;        // sampling and augmentation are keyed by (seed, epoch, position)
+  int64_t world_size = 1;  // informational: resuming on another size is allowed
+  double best_iou = -1;    // best validation IoU so far (-1 = none yet)
   double last_iou = -1;
   double last_dice = -1;
   double last_loss = 0;
-  std::string config_toml;      // the resolved run config
+  std::string config_toml;  // the resolved run config
   model::ModelConfig model;
-  std::vector<double> mean;     // input normalisation, needed for inference
+  std::vector<double> mean;  // input normalisation, needed for inference
   std::vector<double> std;
   // What computed the weights (model::NumericsReport's line plus the communicator): LibTorch,
   // BLAS, CPU, kernels, convolution path, allocator, precision, CUDA. Empty in checkpoints

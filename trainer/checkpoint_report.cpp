@@ -2,8 +2,8 @@
 
 #include <sstream>
 
-#include "trainer/checkpoint.h"
 #include "core/error.h"
+#include "trainer/checkpoint.h"
 #include "trainer/durable_file.h"
 #include "trainer/tensor_sync.h"
 

@@ -55,7 +55,8 @@ uint64_t file_checksum(const fs::path& path) {
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const auto n = static_cast<size_t>(in.gcount());
-    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
+    for (size_t i = 0; i < n; ++i)
+      h = (h ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
   }
   return h;
 }

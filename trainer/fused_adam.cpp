@@ -57,13 +57,12 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       const auto [beta1, beta2] = options.betas();
       const double bias_correction1 = 1 - std::pow(beta1, state.step());
       const double bias_correction2 = 1 - std::pow(beta2, state.step());
-      updates.push_back({p.data_ptr<float>(), p.grad().data_ptr<float>(),
-                         state.exp_avg().data_ptr<float>(), state.exp_avg_sq().data_ptr<float>(),
-                         p.numel(), static_cast<float>(beta1), static_cast<float>(beta2),
-                         static_cast<float>(options.weight_decay()),
-                         static_cast<float>(options.eps()),
-                         static_cast<float>(options.lr() / bias_correction1),
-                         static_cast<float>(std::sqrt(bias_correction2))});
+      updates.push_back(
+          {p.data_ptr<float>(), p.grad().data_ptr<float>(), state.exp_avg().data_ptr<float>(),
+           state.exp_avg_sq().data_ptr<float>(), p.numel(), static_cast<float>(beta1),
+           static_cast<float>(beta2), static_cast<float>(options.weight_decay()),
+           static_cast<float>(options.eps()), static_cast<float>(options.lr() / bias_correction1),
+           static_cast<float>(std::sqrt(bias_correction2))});
       // The kernel writes through raw pointers: move the version counter as an in-place
       // tensor operation would (the UNet's folded inference weights are keyed on it).
       torch::autograd::impl::bump_version(p);

@@ -23,7 +23,6 @@ class GradientReducer::AccumulatedHook final : public torch::autograd::FunctionP
   size_t k_;
 };
 
-
 GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
                                  launcher::Communicator& comm, int64_t bucket_bytes,
                                  int64_t first_bucket_bytes)
@@ -41,9 +40,8 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
   const auto close_bucket = [&] {
     if (current.parameters.empty()) return;
     const auto& first = parameters_[current.parameters.front()];
-    current.flat = torch::zeros({current.offsets.back() +
-                                 parameters_[current.parameters.back()].numel()},
-                                first.options());
+    current.flat = torch::zeros(
+        {current.offsets.back() + parameters_[current.parameters.back()].numel()}, first.options());
     buckets_.push_back(std::move(current));
     current = Bucket{};
     current_bytes = 0;
@@ -156,9 +154,8 @@ void GradientReducer::communication_loop() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       // Buckets are reduced strictly in index order, the same on every rank.
-      changed_.wait(lock, [this] {
-        return stopping_ || (active_ && buckets_[next_bucket_].ready);
-      });
+      changed_.wait(lock,
+                    [this] { return stopping_ || (active_ && buckets_[next_bucket_].ready); });
       if (stopping_) return;
       bucket = &buckets_[next_bucket_];
     }

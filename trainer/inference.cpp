@@ -22,7 +22,7 @@ Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads,
                      const model::NumericsSettings& numerics)
     : impl_(std::make_unique<Impl>()) {
   model::set_compute_threads(threads > 0 ? static_cast<int>(threads)
-                                       : static_cast<int>(std::thread::hardware_concurrency()));
+                                         : static_cast<int>(std::thread::hardware_concurrency()));
   impl_->numerics = model::apply_numerics(numerics);
   impl_->meta = read_checkpoint_meta(checkpoint);
   impl_->model = model::UNet(impl_->meta.model);
@@ -32,8 +32,8 @@ Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads,
   impl_->model->eval();
   impl_->norm = {impl_->meta.mean, impl_->meta.std};
   const CheckpointMeta& m = impl_->meta;
-  impl_->summary = {m.epoch,          m.global_step,        m.world_size,        m.best_iou,
-                    m.last_iou,       m.model.in_channels,  m.model.base_channels, m.model.depth};
+  impl_->summary = {m.epoch,    m.global_step,       m.world_size,          m.best_iou,
+                    m.last_iou, m.model.in_channels, m.model.base_channels, m.model.depth};
 }
 
 Predictor::~Predictor() = default;

@@ -12,15 +12,15 @@ struct TrainConfig {
   int64_t batch_size = 4;  // per process
   int64_t grad_accum = 1;  // micro-batches per optimizer step (gradients sync on the last)
   double learning_rate = 1e-3;
-  std::string optimizer = "adam";         // adam | sgd
-  double momentum = 0.9;                  // sgd only
+  std::string optimizer = "adam";  // adam | sgd
+  double momentum = 0.9;           // sgd only
   double weight_decay = 0.0;
-  std::string lr_schedule = "constant";   // constant | cosine | step
-  int64_t warmup_epochs = 0;              // linear warm-up before the schedule
-  int64_t step_epochs = 30;               // step schedule: multiply by step_gamma every N epochs
+  std::string lr_schedule = "constant";  // constant | cosine | step
+  int64_t warmup_epochs = 0;             // linear warm-up before the schedule
+  int64_t step_epochs = 30;              // step schedule: multiply by step_gamma every N epochs
   double step_gamma = 0.1;
-  std::string loss = "bce";               // bce | dice | bce_dice
-  int64_t threads = 0;                    // CPU threads per process; 0 = cores / local processes
+  std::string loss = "bce";  // bce | dice | bce_dice
+  int64_t threads = 0;       // CPU threads per process; 0 = cores / local processes
   int64_t log_every_steps = 10;
   int64_t max_bad_steps = 5;  // non-finite loss/gradients in a row before the run stops
   // LibTorch's CPU allocator: auto (dunet's caching allocator unless AddressSanitizer runs) |

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <limits>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -42,7 +42,6 @@ uint64_t fnv1a(const unsigned char* bytes, size_t num_bytes, uint64_t h = 146959
   return h;
 }
 
-
 torch::Device select_device(const std::string& wanted, int local_rank) {
   const bool cuda = torch::cuda::is_available();
   DUNET_CHECK(wanted != "cuda" || cuda, ConfigError,
@@ -62,17 +61,15 @@ class CommunicatorStatsReducer final : public model::StatsAllReducer {
   launcher::Communicator& comm_;
 };
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
-                                                        model::UNet& model) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, model::UNet& model) {
   if (c.optimizer == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        model->parameters(),
-        torch::optim::SGDOptions(c.learning_rate).momentum(c.momentum).weight_decay(
-            c.weight_decay));
+    return std::make_unique<torch::optim::SGD>(model->parameters(),
+                                               torch::optim::SGDOptions(c.learning_rate)
+                                                   .momentum(c.momentum)
+                                                   .weight_decay(c.weight_decay));
   }
   return std::make_unique<FusedAdam>(
-      model->parameters(),
-      torch::optim::AdamOptions(c.learning_rate).weight_decay(c.weight_decay));
+      model->parameters(), torch::optim::AdamOptions(c.learning_rate).weight_decay(c.weight_decay));
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
@@ -149,18 +146,17 @@ struct Trainer::Impl {
   void save_checkpoint(bool is_best);
   bool validation_due(int64_t epoch_done) const {
     return val_set && config.validation.every_epochs > 0 &&
-           (epoch_done % config.validation.every_epochs == 0 ||
-            epoch_done == config.train.epochs);
+           (epoch_done % config.validation.every_epochs == 0 || epoch_done == config.train.epochs);
   }
 };
 
 Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm)
     : impl_(std::make_unique<Impl>(config, comm)) {
   Impl& s = *impl_;
-  const int threads = config.train.threads > 0
-                          ? static_cast<int>(config.train.threads)
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
-                                            comm.local_size());
+  const int threads =
+      config.train.threads > 0
+          ? static_cast<int>(config.train.threads)
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / comm.local_size());
   model::set_compute_threads(threads);
   const model::NumericsReport numerics =
       model::apply_numerics({config.model.conv_path, config.train.cpu_allocator});
@@ -170,11 +166,12 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
                      (comm_version.empty() ? "" : " comm_library=\"" + comm_version + "\"");
   spdlog::info("numerics {}", s.state.numerics);
 
-  s.train_set = std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));
+  s.train_set =
+      std::make_shared<data::ShardSet>(data::expand_globs(config.data.train, "data.train"));
   DUNET_CHECK(s.train_set->channels() == config.model.in_channels, ConfigError,
               "model.in_channels = ", config.model.in_channels, " but the training shards hold ",
-              s.train_set->channels(), "-channel images; set model.in_channels = ",
-              s.train_set->channels());
+              s.train_set->channels(),
+              "-channel images; set model.in_channels = ", s.train_set->channels());
   if (!config.data.val.empty()) {
     s.val_set = std::make_unique<data::ShardSet>(data::expand_globs(config.data.val, "data.val"));
     DUNET_CHECK(s.val_set->channels() == s.train_set->channels(), DataError,
@@ -201,8 +198,8 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
     if (config.model.norm == "sync_batch") {
       model::set_stats_reducer(*s.model, std::make_shared<CommunicatorStatsReducer>(comm));
     }
-    s.reducer = std::make_unique<GradientReducer>(s.model->parameters(), comm,
-                                                  config.dist.bucket_mb << 20);
+    s.reducer =
+        std::make_unique<GradientReducer>(s.model->parameters(), comm, config.dist.bucket_mb << 20);
   }
 
   s.state.seed = config.run.seed;
@@ -211,11 +208,12 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
   s.state.model = config.model;
   s.state.mean = s.train_set->mean();
   s.state.std = s.train_set->std();
-  spdlog::info("model=unet params={} base_channels={} depth={} device={} threads={} world={} "
-               "train_samples={} val_samples={} steps_per_epoch={}",
-               model::count_parameters(*s.model), config.model.base_channels,
-               config.model.depth, s.device.str(), threads, comm.size(), s.train_set->size(),
-               s.val_set ? s.val_set->size() : 0, s.loader->steps_per_epoch());
+  spdlog::info(
+      "model=unet params={} base_channels={} depth={} device={} threads={} world={} "
+      "train_samples={} val_samples={} steps_per_epoch={}",
+      model::count_parameters(*s.model), config.model.base_channels, config.model.depth,
+      s.device.str(), threads, comm.size(), s.train_set->size(), s.val_set ? s.val_set->size() : 0,
+      s.loader->steps_per_epoch());
 }
 
 Trainer::~Trainer() = default;
@@ -233,15 +231,16 @@ void Trainer::Impl::resume(const std::string& mode) {
   } else {
     from = fs::path(mode);
     const Verification check = verify_checksum(*from);
-    DUNET_CHECK(check.ok || !fs::exists(fs::path(mode + ".sum")), CheckpointError,
-                "checkpoint '", mode, "' is damaged: ", check.problem);
+    DUNET_CHECK(check.ok || !fs::exists(fs::path(mode + ".sum")), CheckpointError, "checkpoint '",
+                mode, "' is damaged: ", check.problem);
   }
   if (from) {
     const CheckpointMeta saved = load_checkpoint(*from, model, optimizer.get());
     if (config_hash(saved.config_toml) != config_hash(resolved_toml)) {
-      spdlog::warn("resuming from '{}' whose config differs from this run's; the model shape "
-                   "matches, other settings are taken from this run",
-                   from->string());
+      spdlog::warn(
+          "resuming from '{}' whose config differs from this run's; the model shape "
+          "matches, other settings are taken from this run",
+          from->string());
     }
     state.epoch = saved.epoch;
     state.samples_in_epoch = saved.samples_in_epoch;
@@ -285,10 +284,10 @@ FitResult Trainer::fit(const FitOptions& options) {
       comm_stats = " allreduce_s=" + fixed(r.allreduce_seconds, 3) +
                    " allreduce_hidden_pct=" + fixed(100.0 * r.hidden_fraction(), 1);
     }
-    spdlog::info("stopped at global_step={} (epoch {}, {} samples into it) peak_rss_mb={}{}; "
-                 "continue with --resume auto",
-                 s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch, peak_mb,
-                 comm_stats);
+    spdlog::info(
+        "stopped at global_step={} (epoch {}, {} samples into it) peak_rss_mb={}{}; "
+        "continue with --resume auto",
+        s.state.global_step, s.state.epoch + 1, s.state.samples_in_epoch, peak_mb, comm_stats);
   }
   FitResult result;
   result.stopped_by_signal = s.stopped_by_signal;
@@ -303,8 +302,7 @@ FitResult Trainer::fit(const FitOptions& options) {
   return result;
 }
 
-bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
-                              int64_t stop_after_global_step) {
+bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step, int64_t stop_after_global_step) {
   const int64_t steps = loader->steps_per_epoch();
   const double imgs_per_step =
       static_cast<double>(config.train.batch_size * config.train.grad_accum * comm.size());
@@ -348,9 +346,9 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step,
     bar.update(batch->step + 1, "loss " + fixed(loss_value, 4));
     if (state.global_step % config.train.log_every_steps == 0 || batch->step + 1 == steps) {
       const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-      spdlog::info("epoch={} step={}/{} global_step={} loss={} lr={:.3e} imgs_per_s={}",
-                   epoch + 1, batch->step + 1, steps, state.global_step, fixed(loss_value, 5),
-                   lr, fixed(window_steps * imgs_per_step / std::max(seconds, 1e-9), 2));
+      spdlog::info("epoch={} step={}/{} global_step={} loss={} lr={:.3e} imgs_per_s={}", epoch + 1,
+                   batch->step + 1, steps, state.global_step, fixed(loss_value, 5), lr,
+                   fixed(window_steps * imgs_per_step / std::max(seconds, 1e-9), 2));
       window_start = Clock::now();
       window_steps = 0;
     }
@@ -403,12 +401,13 @@ bool Trainer::Impl::gradients_finite() const {
 void Trainer::Impl::skip_bad_step(double loss_value) {
   ++bad_steps;
   const auto latest = store.latest();
-  spdlog::warn("step {}: non-finite loss ({}) or gradients; the update is skipped ({} of "
-               "train.max_bad_steps = {} in a row)",
-               state.global_step + 1, loss_value, bad_steps, config.train.max_bad_steps);
-  DUNET_CHECK(bad_steps < config.train.max_bad_steps, Error, "training diverged: ",
-              bad_steps, " steps in a row with NaN/Inf loss or gradients (up to step ",
-              state.global_step + 1, "); the last good checkpoint is ",
+  spdlog::warn(
+      "step {}: non-finite loss ({}) or gradients; the update is skipped ({} of "
+      "train.max_bad_steps = {} in a row)",
+      state.global_step + 1, loss_value, bad_steps, config.train.max_bad_steps);
+  DUNET_CHECK(bad_steps < config.train.max_bad_steps, Error, "training diverged: ", bad_steps,
+              " steps in a row with NaN/Inf loss or gradients (up to step ", state.global_step + 1,
+              "); the last good checkpoint is ",
               latest ? latest->string() : std::string("(none yet)"),
               ". Lower train.learning_rate, or raise train.max_bad_steps");
 }
@@ -454,8 +453,7 @@ void Trainer::Impl::save_checkpoint(bool is_best) {
 }
 
 void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s,
-                                      double wait_fraction,
-                                      const model::MetricTotals* val) const {
+                                      double wait_fraction, const model::MetricTotals* val) const {
   std::string line = "epoch=" + std::to_string(epoch) + " train_loss=" + fixed(loss, 5) +
                      " imgs_per_s=" + fixed(imgs_per_s, 2) +
                      " data_wait_pct=" + fixed(100.0 * wait_fraction, 2) +

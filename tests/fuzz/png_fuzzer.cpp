@@ -14,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char dir[] = "/tmp/dunet-png-fuzz-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 0;
   const std::string image = std::string(dir) + "/image.png";
-  std::ofstream(image, std::ios::binary).write(reinterpret_cast<const char*>(data),
-                                               static_cast<std::streamsize>(size));
+  std::ofstream(image, std::ios::binary)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   try {
     dunet::data::read_image(image, 3);
     dunet::data::read_image(image, 1);

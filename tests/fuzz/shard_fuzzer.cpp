@@ -54,23 +54,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     h5::write_attr(file.get(), shard::kAttrVersion, in.next(0, 2));
     h5::write_attr(file.get(), shard::kAttrSplit, std::string("train"));
     const int64_t num_samples = in.next(0, 4);
-    h5::write_attr(file.get(), shard::kAttrNumSamples, in.next(0, 7) == 0 ? in.next(-2, 6) : num_samples);
+    h5::write_attr(file.get(), shard::kAttrNumSamples,
+                   in.next(0, 7) == 0 ? in.next(-2, 6) : num_samples);
     const int64_t channels = in.next(0, 4);
     h5::write_attr(file.get(), shard::kAttrChannels, channels);
     for (const char* name : {shard::kAttrShardIndex, shard::kAttrNumShards, shard::kAttrSeed}) {
       h5::write_attr(file.get(), name, in.next(-1, 3));
     }
     h5::write_attr(file.get(), shard::kAttrValFraction, 0.5);
-    h5::write_attr(file.get(), shard::kAttrMean, std::vector<double>(static_cast<size_t>(in.next(0, 4)), 0.5));
-    h5::write_attr(file.get(), shard::kAttrStd, std::vector<double>(static_cast<size_t>(in.next(0, 4)), 0.2));
+    h5::write_attr(file.get(), shard::kAttrMean,
+                   std::vector<double>(static_cast<size_t>(in.next(0, 4)), 0.5));
+    h5::write_attr(file.get(), shard::kAttrStd,
+                   std::vector<double>(static_cast<size_t>(in.next(0, 4)), 0.2));
     h5::write_attr(file.get(), shard::kAttrSource, std::string("fuzz"));
     const int64_t num_mask_bytes = in.next(0, 256);
     std::vector<uint8_t> masks(static_cast<size_t>(num_mask_bytes), 1);
     std::vector<uint8_t> images(static_cast<size_t>(num_mask_bytes * in.next(0, 4)), 7);
-    if (in.next(0, 9) != 0) write_dataset(file.get(), shard::kMasks, H5T_NATIVE_UINT8, {masks.size()}, masks.data());
-    if (in.next(0, 9) != 0) write_dataset(file.get(), shard::kImages, H5T_NATIVE_UINT8, {images.size()}, images.data());
+    if (in.next(0, 9) != 0)
+      write_dataset(file.get(), shard::kMasks, H5T_NATIVE_UINT8, {masks.size()}, masks.data());
+    if (in.next(0, 9) != 0)
+      write_dataset(file.get(), shard::kImages, H5T_NATIVE_UINT8, {images.size()}, images.data());
     std::vector<int64_t> index;
-    for (int64_t i = 0; i < num_samples * shard::kIndexColumns; ++i) index.push_back(in.next(-3, 300));
+    for (int64_t i = 0; i < num_samples * shard::kIndexColumns; ++i)
+      index.push_back(in.next(-3, 300));
     if (in.next(0, 9) != 0 && !index.empty()) {
       write_dataset(file.get(), shard::kIndex, H5T_NATIVE_INT64,
                     {static_cast<hsize_t>(num_samples), static_cast<hsize_t>(shard::kIndexColumns)},

@@ -127,8 +127,8 @@ TEST(DataParallel, DistributedValidationEqualsSingleProcess) {
     const data::ShardSet val(data::expand_globs(config.data.val, "data.val"));
     const data::ShardSet train(data::expand_globs(config.data.train, "data.train"));
     launcher::LocalCommunicator local;
-    const auto totals = validate(net, val, {train.mean(), train.std()}, config.validation, local,
-                                 torch::kCPU);
+    const auto totals =
+        validate(net, val, {train.mean(), train.std()}, config.validation, local, torch::kCPU);
     EXPECT_EQ(totals.num_images, 6);
     EXPECT_DOUBLE_EQ(result.last_iou, totals.iou());
     EXPECT_DOUBLE_EQ(result.last_dice, totals.dice());
@@ -170,8 +170,7 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheWholeBatch) {
   const torch::Tensor y = sync->forward(x);
   (y * upstream.narrow(0, 2 * r, 2)).sum().backward();
 
-  EXPECT_TRUE(torch::allclose(y, y_ref.narrow(0, 2 * r, 2), 1e-5, 1e-5))
-      << "rank " << r;
+  EXPECT_TRUE(torch::allclose(y, y_ref.narrow(0, 2 * r, 2), 1e-5, 1e-5)) << "rank " << r;
   EXPECT_TRUE(torch::allclose(x.grad(), x_ref.grad().narrow(0, 2 * r, 2), 1e-4, 1e-5))
       << "rank " << r;
   torch::Tensor dw = sync->weight.grad().clone(), db = sync->bias.grad().clone();

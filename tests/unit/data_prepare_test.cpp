@@ -81,7 +81,7 @@ TEST(Prepare, SplitIsSeededAndRecordedInTheShards) {
   EXPECT_EQ(validation_positions(100, 0.1, 7), validation_positions(100, 0.1, 7));
   EXPECT_NE(validation_positions(100, 0.1, 7), validation_positions(100, 0.1, 8));
   EXPECT_EQ(validation_positions(100, 0.1, 7).size(), 10u);
-  EXPECT_EQ(validation_positions(10, 0.01, 7).size(), 1u);   // at least one when asked
+  EXPECT_EQ(validation_positions(10, 0.01, 7).size(), 1u);  // at least one when asked
   EXPECT_EQ(validation_positions(10, 0.0, 7).size(), 0u);
   EXPECT_EQ(validation_positions(10, 1.0, 7).size(), 10u);
 
@@ -137,13 +137,14 @@ TEST(Prepare, GreyOutputAndGenericLayout) {
   EXPECT_EQ(back.image.channels, 1);
   EXPECT_EQ(back.mask, s.union_mask);
   // Grey = 0.299 R + 0.587 G + 0.114 B (OpenCV), checked on the first pixel.
-  const double grey = 0.299 * s.image.pixels[0] + 0.587 * s.image.pixels[1] +
-                      0.114 * s.image.pixels[2];
+  const double grey =
+      0.299 * s.image.pixels[0] + 0.587 * s.image.pixels[1] + 0.114 * s.image.pixels[2];
   EXPECT_NEAR(back.image.pixels[0], grey, 1.0);
 
   fs::remove(tmp / "masks" / "a.png");
-  EXPECT_NE(data_error([&] { scan_paired_layout(tmp / "images", tmp / "masks"); })
-                .find("has no mask: expected '" + (tmp / "masks" / "a.png").string()),
+  EXPECT_NE(data_error([&] {
+              scan_paired_layout(tmp / "images", tmp / "masks");
+            }).find("has no mask: expected '" + (tmp / "masks" / "a.png").string()),
             std::string::npos);
 }
 
@@ -160,8 +161,9 @@ TEST(PrepareErrors, SampleWithoutMasksFolder) {
   TempDir tmp;
   testing::write_known_dsb(tmp / "in", 2);
   fs::remove_all(tmp / "in" / "known1001" / "masks");
-  EXPECT_NE(data_error([&] { scan_dsb_layout(tmp / "in"); })
-                .find("sample 'known1001' has no masks folder"),
+  EXPECT_NE(data_error([&] {
+              scan_dsb_layout(tmp / "in");
+            }).find("sample 'known1001' has no masks folder"),
             std::string::npos);
 }
 
@@ -173,15 +175,17 @@ TEST(PrepareErrors, BrokenImagesAreNamed) {
   const auto samples = scan_dsb_layout(tmp / "in");
 
   testing::write_bytes(image, "");
-  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); })
-                .find("image '" + image.string() + "' is empty (0 bytes)"),
+  EXPECT_NE(data_error([&] {
+              load_source_sample(samples[0], 3);
+            }).find("image '" + image.string() + "' is empty (0 bytes)"),
             std::string::npos);
   testing::write_bytes(image, "this is a text file, not a picture");
   EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); }).find("is not a PNG file"),
             std::string::npos);
   testing::write_bytes(image, good.substr(0, good.size() / 2));
-  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); })
-                .find("could not be decoded: the PNG is truncated or corrupt"),
+  EXPECT_NE(data_error([&] {
+              load_source_sample(samples[0], 3);
+            }).find("could not be decoded: the PNG is truncated or corrupt"),
             std::string::npos);
 }
 
@@ -216,8 +220,9 @@ TEST(PrepareErrors, MaskOfAnotherSize) {
   testing::write_known_dsb(tmp / "in", 1);
   const fs::path mask = tmp / "in" / "known1000" / "masks" / "m1.png";
   write_png(mask, Image{10, 12, 1, std::vector<uint8_t>(120, 255)});
-  EXPECT_NE(data_error([&] { load_source_sample(scan_dsb_layout(tmp / "in")[0], 3); })
-                .find("mask '" + mask.string() + "' is 12x10 but its image"),
+  EXPECT_NE(data_error([&] {
+              load_source_sample(scan_dsb_layout(tmp / "in")[0], 3);
+            }).find("mask '" + mask.string() + "' is 12x10 but its image"),
             std::string::npos);
 }
 
@@ -236,8 +241,9 @@ TEST(PrepareErrors, ExistingShardsAreNeverDamaged) {
   testing::write_bytes(tmp / "in" / "known1002" / "images" / "known1002.png", "broken");
   auto options = options_for(tmp / "out", 1, 0.25);
   options.overwrite = true;
-  EXPECT_NE(data_error([&] { prepare_shards(scan_dsb_layout(tmp / "in"), options); })
-                .find("known1002.png"),
+  EXPECT_NE(data_error([&] {
+              prepare_shards(scan_dsb_layout(tmp / "in"), options);
+            }).find("known1002.png"),
             std::string::npos);
   EXPECT_EQ(file_bytes(first.train_shards.at(0)), before);
   for (const auto& entry : fs::directory_iterator(tmp / "out")) {
@@ -270,16 +276,18 @@ TEST(ShardErrors, FilesThatAreNotOurShards) {
     h5::Handle f(H5Fopen((tmp / "v2.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
     h5::write_attr(f.get(), "format_version", int64_t{2});
   }
-  EXPECT_NE(data_error([&] { ShardReader r(tmp / "v2.h5"); })
-                .find("format version 2, but this dunet reads version 1"),
+  EXPECT_NE(data_error([&] {
+              ShardReader r(tmp / "v2.h5");
+            }).find("format version 2, but this dunet reads version 1"),
             std::string::npos);
   fs::copy_file(shards.at(0), tmp / "shape.h5");
   {
     h5::Handle f(H5Fopen((tmp / "shape.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
     h5::write_attr(f.get(), "num_samples", int64_t{3});
   }
-  EXPECT_NE(data_error([&] { ShardReader r(tmp / "shape.h5"); }).find("'index' must have shape [3, 4]"),
-            std::string::npos);
+  EXPECT_NE(
+      data_error([&] { ShardReader r(tmp / "shape.h5"); }).find("'index' must have shape [3, 4]"),
+      std::string::npos);
 }
 
 TEST(ShardSet, GlobsThatMatchNothingAreNamed) {

@@ -72,8 +72,9 @@ TEST(ConfigLoader, WrongTypeNamesKeyLineAndExpectation) {
 }
 
 TEST(ConfigLoader, OutOfRangeAndBadChoice) {
-  EXPECT_NE(error_of("[train]\nbatch_size = 0\n").find("train.batch_size: expected an integer "
-                                                       "between 1 and 65536, got 0"),
+  EXPECT_NE(error_of("[train]\nbatch_size = 0\n")
+                .find("train.batch_size: expected an integer "
+                      "between 1 and 65536, got 0"),
             std::string::npos);
   EXPECT_NE(error_of("[train]\nlearning_rate = -0.1\n").find("train.learning_rate"),
             std::string::npos);
@@ -126,8 +127,7 @@ TEST(ConfigLoader, MissingFileIsNamed) {
     load_config_file("/no/such/dir/c.toml");
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("'/no/such/dir/c.toml': no such file"),
-              std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("'/no/such/dir/c.toml': no such file"), std::string::npos);
   }
 }
 

@@ -145,8 +145,7 @@ TEST(ComputeThreads, BlasRunsOnTheCallingThreadWhileTheGuardLives) {
 
 double relative_max_error(const torch::Tensor& got, const torch::Tensor& expected) {
   const torch::Tensor reference = expected.to(torch::kDouble);
-  return ((got.to(torch::kDouble) - reference).abs().max() / reference.abs().max())
-      .item<double>();
+  return ((got.to(torch::kDouble) - reference).abs().max() / reference.abs().max()).item<double>();
 }
 
 // The test's own double-precision F(4x4, 3x3), which the error bounds below evaluate on absolute
@@ -156,11 +155,13 @@ TEST(WinogradErrorBound, ReferenceAlgorithmIsTheConvolution) {
   const auto x = torch::randn({2, 5, 9, 14}, torch::kDouble);
   const auto w = torch::randn({3, 5, 3, 3}, torch::kDouble);
   const auto direct = torch::conv2d(x, w, {}, /*stride=*/1, /*padding=*/1);
-  EXPECT_LT((testing::winograd_forward(x, w, /*absolute=*/false) - direct).abs().max().item<double>(),
-            1e-12);
+  EXPECT_LT(
+      (testing::winograd_forward(x, w, /*absolute=*/false) - direct).abs().max().item<double>(),
+      1e-12);
   // The absolute-value form bounds |x| * |w| from above: it is at least direct's.
   const auto abs_direct = torch::conv2d(x.abs(), w.abs(), {}, 1, 1);
-  EXPECT_TRUE((testing::winograd_forward(x, w, true) >= abs_direct * (1 - 1e-12)).all().item<bool>());
+  EXPECT_TRUE(
+      (testing::winograd_forward(x, w, true) >= abs_direct * (1 - 1e-12)).all().item<bool>());
 }
 
 // Against LibTorch's convolution in double, every output element within the rigorous float
@@ -185,8 +186,8 @@ TEST(WinogradConv3x3, SameAsDirectConvolution) {
     EXPECT_EQ(got.sizes(), expected.sizes());
     const auto bound = testing::winograd_forward_bound(x, w, b);
     EXPECT_TRUE(testing::within_bound(got, expected, bound))
-        << s.in << "->" << s.out << " @ " << s.height << "x" << s.width
-        << ": error / bound up to " << testing::bound_ratio(got, expected, bound);
+        << s.in << "->" << s.out << " @ " << s.height << "x" << s.width << ": error / bound up to "
+        << testing::bound_ratio(got, expected, bound);
     EXPECT_TRUE(torch::equal(conv.forward(x, /*relu=*/true), got.clamp_min(0)));
   }
 }
@@ -256,7 +257,8 @@ TEST(WinogradConv2d, GradientsMatchDirectConvolution) {
         testing::winograd_input_gradient_bound(grad, w.detach()),
         testing::winograd_weight_gradient_bound(x.detach(), grad),
         // LibTorch's sum over N * H * W values.
-        testing::gamma(s.batch * s.height * s.width) * grad.to(torch::kDouble).abs().sum({0, 2, 3})};
+        testing::gamma(s.batch * s.height * s.width) *
+            grad.to(torch::kDouble).abs().sum({0, 2, 3})};
     const auto forward_bound = testing::winograd_forward_bound(x.detach(), w.detach(), b.detach());
     EXPECT_TRUE(testing::within_bound(winograd_conv2d(x, w, b), torch::conv2d(xd, wd, bd, 1, 1),
                                       forward_bound));
@@ -264,7 +266,8 @@ TEST(WinogradConv2d, GradientsMatchDirectConvolution) {
       EXPECT_EQ(fast[i].sizes(), exact[i].sizes());
       EXPECT_TRUE(testing::within_bound(fast[i], exact[i], bounds[i]))
           << "gradient " << i << " for " << s.in << "->" << s.out << " @ " << s.height << "x"
-          << s.width << ": error / bound up to " << testing::bound_ratio(fast[i], exact[i], bounds[i]);
+          << s.width << ": error / bound up to "
+          << testing::bound_ratio(fast[i], exact[i], bounds[i]);
     }
   }
 }
@@ -415,8 +418,7 @@ TEST(MaxPool2x2, SameValuesAndGradientsAsMaxPool2d) {
     const auto grad = torch::randn(y.sizes());
     y.backward(grad);
     expected.backward(grad);
-    EXPECT_TRUE(torch::equal(x.grad(), reference_input.grad()))
-        << torch::IntArrayRef(shape);
+    EXPECT_TRUE(torch::equal(x.grad(), reference_input.grad())) << torch::IntArrayRef(shape);
   }
 }
 
@@ -443,8 +445,8 @@ TEST(PixelShuffle2, SameValuesAndGradientAsPixelShuffle) {
 TEST(UNet, OutputHasTheInputSizeForOddSizes) {
   torch::manual_seed(0);
   UNet net(config(4, 3));
-  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{37, 45}, {8, 8}, {1, 1},
-                                                                       {64, 17}}) {
+  for (const auto& [h, w] :
+       std::vector<std::pair<int64_t, int64_t>>{{37, 45}, {8, 8}, {1, 1}, {64, 17}}) {
     const auto out = net->forward(torch::randn({2, 3, h, w}));
     EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 1, h, w})) << h << "x" << w;
   }
@@ -463,7 +465,8 @@ TEST(Loss, BceAndDiceByHand) {
   const auto logits = torch::tensor({0.0, 2.0, -1.0}, torch::kFloat64);
   const auto target = torch::tensor({1.0, 0.0, 0.0}, torch::kFloat64);
   // bce(x, t) = max(x, 0) - x t + log(1 + exp(-|x|))
-  const double bce = (std::log(2.0) + (2.0 + std::log1p(std::exp(-2.0))) + std::log1p(std::exp(-1.0))) / 3;
+  const double bce =
+      (std::log(2.0) + (2.0 + std::log1p(std::exp(-2.0))) + std::log1p(std::exp(-1.0))) / 3;
   // p = sigmoid(x); dice = 1 - (2 * 0.5 + 1) / (sum p + 1 + 1)
   const double sum_p = 0.5 + 1 / (1 + std::exp(-2.0)) + 1 / (1 + std::exp(1.0));
   const double dice = 1 - 2.0 / (sum_p + 2.0);
@@ -491,7 +494,7 @@ TEST(Metrics, CountsAndScoresByHand) {
   MetricTotals empty = image_metrics(-torch::ones({1, 1, 2, 2}), torch::zeros({1, 1, 2, 2}), 0.5);
   EXPECT_DOUBLE_EQ(empty.iou(), 1.0);  // nothing to find, nothing found
   total.add(empty);
-  EXPECT_DOUBLE_EQ(total.iou(), 0.5);             // summed counts
+  EXPECT_DOUBLE_EQ(total.iou(), 0.5);              // summed counts
   EXPECT_DOUBLE_EQ(total.mean_image_iou(), 0.75);  // mean of 0.5 and 1
   EXPECT_EQ(MetricTotals::from_array(total.to_array()).to_array(), total.to_array());
 }
@@ -520,8 +523,8 @@ TEST(Numerics, ConvPathAndAllocatorFollowTheSettings) {
 
   const NumericsReport automatic = apply_numerics({});
   EXPECT_EQ(winograd_enabled(), WinogradConv3x3::available());
-  EXPECT_EQ(automatic.get("conv_path"), WinogradConv3x3::available() ? "winograd"
-                                                                     : direct.get("conv_path"));
+  EXPECT_EQ(automatic.get("conv_path"),
+            WinogradConv3x3::available() ? "winograd" : direct.get("conv_path"));
   EXPECT_EQ(caching_cpu_allocator_in_use(), caching_allocator_unavailable_reason().empty());
   if (caching_cpu_allocator_in_use()) {
     // LibTorch's tensors now come from the caching allocator.
@@ -552,8 +555,8 @@ TEST(Numerics, ReportNamesEveryFactInAFixedParseableOrder) {
   EXPECT_EQ(report.get("torch"), TORCH_VERSION);
   EXPECT_EQ(report.get("precision"), "fp32");
   EXPECT_EQ(report.get("cuda"), "none");  // these machines have no GPU
-  EXPECT_EQ(report.get("cpu_kernels"), kCpuKernelsBuilt ? cpu_kernel_isa()
-                                                        : "off (DUNET_CPU_KERNELS=OFF)");
+  EXPECT_EQ(report.get("cpu_kernels"),
+            kCpuKernelsBuilt ? cpu_kernel_isa() : "off (DUNET_CPU_KERNELS=OFF)");
   EXPECT_NE(report.get("blas").find(blas_is_openblas() ? "OpenBLAS" : "not OpenBLAS"),
             std::string::npos);
   // Values with spaces are quoted: `key=value` pairs split back exactly.

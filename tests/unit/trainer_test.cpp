@@ -2,11 +2,11 @@
 // an uninterrupted run, the LR schedule, and inference on images of any size.
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <sstream>
-#include <torch/torch.h>
 
 #include "core/error.h"
 #include "data/prepare.h"
@@ -15,6 +15,7 @@
 #include "launcher/logging.h"
 #include "model/cpu_kernels.h"
 #include "model/numerics.h"
+#include "tests/fixtures/fixtures.h"
 #include "trainer/checkpoint.h"
 #include "trainer/checkpoint_report.h"
 #include "trainer/durable_file.h"
@@ -23,7 +24,6 @@
 #include "trainer/inference.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/trainer.h"
-#include "tests/fixtures/fixtures.h"
 
 namespace dunet::trainer {
 namespace {
@@ -122,16 +122,18 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
 TEST(Checkpoint, FilesThatAreNotCheckpoints) {
   testing::TempDir tmp;
   testing::write_bytes(tmp / "junk.pt", "definitely not a zip archive");
-  EXPECT_NE(checkpoint_error([&] { read_checkpoint_meta(tmp / "junk.pt"); })
-                .find("is not a dunet checkpoint"),
+  EXPECT_NE(checkpoint_error([&] {
+              read_checkpoint_meta(tmp / "junk.pt");
+            }).find("is not a dunet checkpoint"),
             std::string::npos);
-  EXPECT_NE(checkpoint_error([&] { read_checkpoint_meta(tmp / "missing.pt"); })
-                .find("does not exist"),
-            std::string::npos);
+  EXPECT_NE(
+      checkpoint_error([&] { read_checkpoint_meta(tmp / "missing.pt"); }).find("does not exist"),
+      std::string::npos);
   model::UNet net(small_model());
   torch::save(net, (tmp / "plain.pt").string());  // a LibTorch archive, but not ours
-  EXPECT_NE(checkpoint_error([&] { read_checkpoint_meta(tmp / "plain.pt"); })
-                .find("not a dunet checkpoint"),
+  EXPECT_NE(checkpoint_error([&] {
+              read_checkpoint_meta(tmp / "plain.pt");
+            }).find("not a dunet checkpoint"),
             std::string::npos);
 }
 
@@ -218,17 +220,17 @@ TEST(GradientCheck, NaNAndInfinityAnywhereButNotLargeFiniteSums) {
   const auto fine = torch::randn({3, 4});
   EXPECT_TRUE(all_finite({fine, torch::Tensor(), torch::zeros({0})}));
   EXPECT_TRUE(all_finite({}));
-  for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
-                          std::numeric_limits<float>::infinity(),
-                          -std::numeric_limits<float>::infinity()}) {
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+        -std::numeric_limits<float>::infinity()}) {
     auto g = torch::randn({5, 7});
     g[4][6] = bad;
     EXPECT_FALSE(all_finite({fine, g})) << bad;
   }
   // Finite values whose float sum overflows, and infinities of both signs whose sum is NaN.
   EXPECT_TRUE(all_finite({torch::full({4}, max)}));
-  EXPECT_FALSE(all_finite({torch::tensor({std::numeric_limits<float>::infinity(),
-                                          -std::numeric_limits<float>::infinity()})}));
+  EXPECT_FALSE(all_finite({torch::tensor(
+      {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()})}));
 }
 
 // Several steps with and without weight decay (a parameter without gradient is left alone),

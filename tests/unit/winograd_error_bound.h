@@ -37,9 +37,9 @@ inline double gamma(int64_t roundings) {
 
 // Lavin & Gray's F(4x4, 3x3): B^T [6, 6], G [6, 3], A^T [4, 6].
 inline torch::Tensor winograd_bt() {
-  return torch::tensor({4., 0., -5., 0., 1., 0., 0., -4., -4., 1., 1., 0.,   //
-                        0., 4., -4., -1., 1., 0., 0., -2., -1., 2., 1., 0.,  //
-                        0., 2., -1., -2., 1., 0., 0., 4., 0., -5., 0., 1.},
+  return torch::tensor({4., 0., -5., 0.,  1., 0., 0., -4., -4., 1.,  1., 0.,  //
+                        0., 4., -4., -1., 1., 0., 0., -2., -1., 2.,  1., 0.,  //
+                        0., 2., -1., -2., 1., 0., 0., 4.,  0.,  -5., 0., 1.},
                        torch::kDouble)
       .view({6, 6});
 }
@@ -59,8 +59,8 @@ inline torch::Tensor winograd_at() {
 // [N, C, H, W] -> 6x6 input tiles [N, C, th, tw, 6, 6] at stride 4, padding 1 (zeros).
 inline torch::Tensor input_tiles(const torch::Tensor& x) {
   const int64_t th = (x.size(2) + 3) / 4, tw = (x.size(3) + 3) / 4;
-  const auto padded = torch::constant_pad_nd(
-      x, {1, 4 * tw + 1 - x.size(3), 1, 4 * th + 1 - x.size(2)}, 0.0);
+  const auto padded =
+      torch::constant_pad_nd(x, {1, 4 * tw + 1 - x.size(3), 1, 4 * th + 1 - x.size(2)}, 0.0);
   return padded.unfold(2, 6, 4).unfold(3, 6, 4);
 }
 
@@ -109,8 +109,8 @@ inline torch::Tensor winograd_weight_gradient_bound(const torch::Tensor& x,
   const auto v = torch::matmul(torch::matmul(bt, input_tiles(x).to(torch::kDouble).abs()), bt.t());
   // dy tiles [N, O, th, tw, 4, 4] (zeros past the border), transformed to 6x6 by A dy A^T.
   const int64_t th = v.size(2), tw = v.size(3);
-  const auto dy_padded = torch::constant_pad_nd(dy.to(torch::kDouble).abs(),
-                                                {0, 4 * tw - dy.size(3), 0, 4 * th - dy.size(2)}, 0.0);
+  const auto dy_padded = torch::constant_pad_nd(
+      dy.to(torch::kDouble).abs(), {0, 4 * tw - dy.size(3), 0, 4 * th - dy.size(2)}, 0.0);
   const auto dy_tiles = dy_padded.unfold(2, 4, 4).unfold(3, 4, 4);
   const auto dm = torch::matmul(torch::matmul(at.t(), dy_tiles), at);
   const auto du = torch::einsum("noyxij,ncyxij->ocij", {dm, v});
