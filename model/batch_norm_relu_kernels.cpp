@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "model/cpu_kernels.h"
+
 namespace dunet::model::batch_norm_relu_kernels {
 
 namespace {
@@ -46,9 +48,9 @@ __attribute__((always_inline)) inline std::pair<double, double> channel_sums(con
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) Moments channel_moments(const float* x,
-                                                                          const Shape& shape,
-                                                                          int64_t channel) {
+__attribute__((always_inline)) inline Moments channel_moments_body(const float* x,
+                                                                   const Shape& shape,
+                                                                   int64_t channel) {
   const auto count = static_cast<double>(shape.values_per_channel());
   // Summed relative to one of the values: with a mean far from zero, float runs of the raw
   // values would lose the digits that matter.
@@ -69,12 +71,12 @@ __attribute__((target_clones("avx2", "default"))) Moments channel_moments(const 
   const double shift = static_cast<double>(m) - mean;
   return {mean, std::max(0.0, variance - shift * shift)};
 }
+DUNET_CPU_KERNEL(Moments, channel_moments, (const float* x, const Shape& shape, int64_t channel),
+                 (x, shape, channel))
 
-__attribute__((target_clones("avx2", "default"))) void normalise_relu(const float* x,
-                                                                      const Shape& shape,
-                                                                      int64_t channel, float mean,
-                                                                      float scale, float shift,
-                                                                      float* y) {
+__attribute__((always_inline)) inline void normalise_relu_body(const float* x, const Shape& shape,
+                                                               int64_t channel, float mean,
+                                                               float scale, float shift, float* y) {
   for (int64_t n = 0; n < shape.batch; ++n) {
     const int64_t base = shape.offset(n, channel);
     const float* in = x + base;
@@ -84,8 +86,12 @@ __attribute__((target_clones("avx2", "default"))) void normalise_relu(const floa
     }
   }
 }
+DUNET_CPU_KERNEL(void, normalise_relu,
+                 (const float* x, const Shape& shape, int64_t channel, float mean, float scale,
+                  float shift, float* y),
+                 (x, shape, channel, mean, scale, shift, y))
 
-__attribute__((target_clones("avx2", "default"))) GradientSums channel_gradient_sums(
+__attribute__((always_inline)) inline GradientSums channel_gradient_sums_body(
     const float* grad_y, const float* y, const float* x, const Shape& shape, int64_t channel,
     float mean) {
   const auto [gradient, centred_gradient] = channel_sums(shape, channel, [&](int64_t i) {
@@ -94,8 +100,12 @@ __attribute__((target_clones("avx2", "default"))) GradientSums channel_gradient_
   });
   return {gradient, centred_gradient};
 }
+DUNET_CPU_KERNEL(GradientSums, channel_gradient_sums,
+                 (const float* grad_y, const float* y, const float* x, const Shape& shape,
+                  int64_t channel, float mean),
+                 (grad_y, y, x, shape, channel, mean))
 
-__attribute__((target_clones("avx2", "default"))) void masked_affine_gradient(
+__attribute__((always_inline)) inline void masked_affine_gradient_body(
     const float* grad_y, const float* y, const float* x, const Shape& shape, int64_t channel,
     float mean, float a, float b, float c, float* grad_x) {
   for (int64_t n = 0; n < shape.batch; ++n) {
@@ -106,5 +116,9 @@ __attribute__((target_clones("avx2", "default"))) void masked_affine_gradient(
     }
   }
 }
+DUNET_CPU_KERNEL(void, masked_affine_gradient,
+                 (const float* grad_y, const float* y, const float* x, const Shape& shape,
+                  int64_t channel, float mean, float a, float b, float c, float* grad_x),
+                 (grad_y, y, x, shape, channel, mean, a, b, c, grad_x))
 
 }  // namespace dunet::model::batch_norm_relu_kernels

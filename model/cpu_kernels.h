@@ -12,8 +12,30 @@ namespace dunet::model {
 
 inline constexpr bool kCpuKernelsBuilt = DUNET_CPU_KERNELS != 0;
 
-// Which code the kernels' target_clones resolve to on this CPU: "avx2" or the portable
-// "default" clone (plain C++ for any x86-64). Decided at run time by the CPU, like the kernels.
+// Note [CPU kernel dispatch]
+// Each kernel's body is compiled twice, for AVX2 and for any x86-64 (DUNET_CPU_KERNEL below),
+// and every call picks one at run time: AVX2 where the CPU has it, the portable code
+// otherwise or when tests ask for it. Both compile the same C++ with the same operation order
+// and without FMA contraction, so they give the same bits; the tests check that on every
+// machine with AVX2.
+
+// Whether kernels run their AVX2 code now.
+bool cpu_kernels_use_avx2();
+// Tests: run the portable code even where the CPU has AVX2 (false: back to the CPU's best).
+void set_portable_cpu_kernels(bool portable);
+// "avx2" or "default (portable)": what cpu_kernels_use_avx2() picks, for the numerics report.
 const char* cpu_kernel_isa();
 
 }  // namespace dunet::model
+
+// Defines `ret name params` to run `name##_body` (an always_inline function of the same
+// parameters, defined just before) compiled for AVX2 or for any x86-64, per Note [CPU kernel
+// dispatch]. `args` names the parameters in order.
+#define DUNET_CPU_KERNEL(ret, name, params, args)                                            \
+  __attribute__((target("avx2"))) static ret name##_avx2 params { return name##_body args; } \
+  static ret name##_portable params { return name##_body args; }                             \
+  ret name params {                                                                          \
+    return ::dunet::model::cpu_kernels_use_avx2() ? name##_avx2 args : name##_portable args; \
+  }
+
+namespace dunet::model {}  // namespace dunet::model

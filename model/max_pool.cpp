@@ -27,8 +27,8 @@ inline float pick(float best, float candidate) {
   return replaces(best, candidate) ? candidate : best;
 }
 
-__attribute__((target_clones("avx2", "default"))) void pool_plane(const float* in, const Planes& p,
-                                                                  float* out) {
+__attribute__((always_inline)) inline void pool_plane_body(const float* in, const Planes& p,
+                                                           float* out) {
   for (int64_t oy = 0; oy < p.out_height(); ++oy) {
     const float* top = in + 2 * oy * p.width;
     const float* bottom = top + p.width;
@@ -38,6 +38,7 @@ __attribute__((target_clones("avx2", "default"))) void pool_plane(const float* i
     }
   }
 }
+DUNET_CPU_KERNEL(void, pool_plane, (const float* in, const Planes& p, float* out), (in, p, out))
 
 // Eight windows at a time in GCC vector types (the compiler does not vectorise the selects of
 // the plain loop): AVX registers in the avx2 clone, pairs of SSE registers otherwise.
@@ -47,10 +48,10 @@ constexpr int64_t kWindows = 8;
 constexpr Ints kEven = {0, 2, 4, 6, 8, 10, 12, 14}, kOdd = {1, 3, 5, 7, 9, 11, 13, 15};
 constexpr Ints kLowHalf = {0, 8, 1, 9, 2, 10, 3, 11}, kHighHalf = {4, 12, 5, 13, 6, 14, 7, 15};
 
-__attribute__((target_clones("avx2", "default"))) void unpool_gradient_plane(const float* in,
-                                                                             const float* grad_out,
-                                                                             const Planes& p,
-                                                                             float* grad_in) {
+__attribute__((always_inline)) inline void unpool_gradient_plane_body(const float* in,
+                                                                      const float* grad_out,
+                                                                      const Planes& p,
+                                                                      float* grad_in) {
   if (p.height % 2 != 0) {  // the last row of an odd height is in no window
     std::fill_n(grad_in + (p.height - 1) * p.width, p.width, 0.0f);
   }
@@ -101,6 +102,9 @@ __attribute__((target_clones("avx2", "default"))) void unpool_gradient_plane(con
     if (p.width % 2 != 0) grad_top[p.width - 1] = grad_bottom[p.width - 1] = 0.0f;
   }
 }
+DUNET_CPU_KERNEL(void, unpool_gradient_plane,
+                 (const float* in, const float* grad_out, const Planes& p, float* grad_in),
+                 (in, grad_out, p, grad_in))
 
 Planes planes_of(const torch::Tensor& x) { return {x.size(0) * x.size(1), x.size(2), x.size(3)}; }
 

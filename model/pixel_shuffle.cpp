@@ -12,9 +12,8 @@ struct Planes {
 };
 
 // One output channel: its four input planes (4c + 2i + j) interleaved into [2H, 2W].
-__attribute__((target_clones("avx2", "default"))) void shuffle_channel(const float* in,
-                                                                       const Planes& p,
-                                                                       float* out) {
+__attribute__((always_inline)) inline void shuffle_channel_body(const float* in, const Planes& p,
+                                                                float* out) {
   const int64_t plane = p.height * p.width, out_width = 2 * p.width;
   for (int64_t y = 0; y < p.height; ++y) {
     for (int64_t i = 0; i < 2; ++i) {
@@ -28,11 +27,12 @@ __attribute__((target_clones("avx2", "default"))) void shuffle_channel(const flo
     }
   }
 }
+DUNET_CPU_KERNEL(void, shuffle_channel, (const float* in, const Planes& p, float* out),
+                 (in, p, out))
 
 // The inverse: [2H, 2W] of one channel back into its four planes.
-__attribute__((target_clones("avx2", "default"))) void unshuffle_channel(const float* in,
-                                                                         const Planes& p,
-                                                                         float* out) {
+__attribute__((always_inline)) inline void unshuffle_channel_body(const float* in, const Planes& p,
+                                                                  float* out) {
   const int64_t plane = p.height * p.width, in_width = 2 * p.width;
   for (int64_t y = 0; y < p.height; ++y) {
     for (int64_t i = 0; i < 2; ++i) {
@@ -46,6 +46,8 @@ __attribute__((target_clones("avx2", "default"))) void unshuffle_channel(const f
     }
   }
 }
+DUNET_CPU_KERNEL(void, unshuffle_channel, (const float* in, const Planes& p, float* out),
+                 (in, p, out))
 
 // Runs kernel(from, planes, to) for each of the N * C output channels, whose values are one
 // block of 4 H W floats on either side; `small` is the [N, 4C, H, W] side.

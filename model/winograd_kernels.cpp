@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/cpu_kernels.h"
+
 namespace dunet::model::winograd {
 
 namespace {
@@ -66,9 +68,10 @@ __attribute__((always_inline)) inline void gather_input_tiles(
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) void transform_input(
-    const float* input, const Geometry& g, int64_t channels, int64_t channel, const Block& block,
-    float* v) {
+__attribute__((always_inline)) inline void transform_input_body(const float* input,
+                                                                const Geometry& g, int64_t channels,
+                                                                int64_t channel, const Block& block,
+                                                                float* v) {
   TileCursor cursor(block.first_tile, g);
   for (int64_t base = 0; base < block.num_tiles; base += kLanes) {
     float d[kInputTile][kInputTile][kLanes];
@@ -107,10 +110,15 @@ __attribute__((target_clones("avx2", "default"))) void transform_input(
     }
   }
 }
+DUNET_CPU_KERNEL(void, transform_input,
+                 (const float* input, const Geometry& g, int64_t channels, int64_t channel,
+                  const Block& block, float* v),
+                 (input, g, channels, channel, block, v))
 
-__attribute__((target_clones("avx2", "default"))) void transform_output(
-    const float* m, const Geometry& g, int64_t channels, int64_t channel, const Block& block,
-    float bias, bool relu, float* output) {
+__attribute__((always_inline)) inline void transform_output_body(const float* m, const Geometry& g,
+                                                                 int64_t channels, int64_t channel,
+                                                                 const Block& block, float bias,
+                                                                 bool relu, float* output) {
   TileCursor cursor(block.first_tile, g);
   for (int64_t base = 0; base < block.num_tiles; base += kLanes) {
     float t[kTile][kInputTile][kLanes];
@@ -163,8 +171,12 @@ __attribute__((target_clones("avx2", "default"))) void transform_output(
     }
   }
 }
+DUNET_CPU_KERNEL(void, transform_output,
+                 (const float* m, const Geometry& g, int64_t channels, int64_t channel,
+                  const Block& block, float bias, bool relu, float* output),
+                 (m, g, channels, channel, block, bias, relu, output))
 
-__attribute__((target_clones("avx2", "default"))) void transform_output_gradient(
+__attribute__((always_inline)) inline void transform_output_gradient_body(
     const float* grad_output, const Geometry& g, int64_t channels, int64_t channel,
     const Block& block, float* dm) {
   TileCursor cursor(block.first_tile, g);
@@ -213,5 +225,9 @@ __attribute__((target_clones("avx2", "default"))) void transform_output_gradient
     }
   }
 }
+DUNET_CPU_KERNEL(void, transform_output_gradient,
+                 (const float* grad_output, const Geometry& g, int64_t channels, int64_t channel,
+                  const Block& block, float* dm),
+                 (grad_output, g, channels, channel, block, dm))
 
 }  // namespace dunet::model::winograd

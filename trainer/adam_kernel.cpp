@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "model/cpu_kernels.h"
+
 namespace dunet::trainer {
 
 namespace {
@@ -23,12 +25,13 @@ __attribute__((always_inline)) inline void apply_each(const AdamUpdate& u) {
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) void apply_adam_update(const AdamUpdate& update) {
+__attribute__((always_inline)) inline void apply_adam_update_body(const AdamUpdate& update) {
   if (update.weight_decay != 0.0f) {
     apply_each<true>(update);
   } else {
     apply_each<false>(update);
   }
 }
+DUNET_CPU_KERNEL(void, apply_adam_update, (const AdamUpdate& update), (update))
 
 }  // namespace dunet::trainer

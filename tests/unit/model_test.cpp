@@ -513,6 +513,51 @@ TEST(Predict, WholeImageWhenItFitsTiledOtherwise) {
   EXPECT_LT((tiled - net->forward(image)).abs().mean().item<double>(), 1.0);
 }
 
+// Note [CPU kernel dispatch]: the portable code and the AVX2 code of every kernel give the same
+// bits, forward and backward, so a machine without AVX2 trains exactly like one with it.
+TEST(CpuKernels, PortableCodeGivesTheSameBitsAsAvx2) {
+  if (!kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
+  set_portable_cpu_kernels(false);
+  if (!cpu_kernels_use_avx2()) {
+    GTEST_SKIP() << "this CPU has no AVX2: only the portable code runs (every kernel test here "
+                    "already exercises it)";
+  }
+  torch::manual_seed(12);
+  const auto image = torch::randn({2, 32, 20, 28});
+  const auto weight = torch::randn({64, 32, 3, 3}) * 0.1;
+  const auto bias = torch::randn({64});
+  const auto grad = torch::randn({2, 64, 20, 28});
+  auto run = [&] {
+    std::vector<torch::Tensor> results;
+    auto track = [&](torch::Tensor y, const torch::Tensor& x, const torch::Tensor& dy) {
+      results.push_back(y.detach().clone());
+      results.push_back(torch::autograd::grad({y}, {x}, {dy})[0]);
+    };
+    const auto x = image.clone().requires_grad_();
+    if (WinogradConv3x3::available()) {
+      const auto w = weight.clone().requires_grad_();
+      const auto y = winograd_conv2d(x, w, bias);
+      const auto grads = torch::autograd::grad({y}, {x, w}, {grad});
+      results.insert(results.end(), {y.detach(), grads[0], grads[1]});
+    }
+    torch::nn::BatchNorm2d norm(32);
+    track(batch_norm_relu(*norm, x), x, image);
+    track(max_pool2x2(x), x, image.narrow(2, 0, 10).narrow(3, 0, 14).contiguous());
+    const auto z = grad.narrow(2, 0, 10).narrow(3, 0, 14).contiguous().requires_grad_();
+    track(pixel_shuffle2(z), z, image.narrow(1, 0, 16).contiguous());
+    return results;
+  };
+  const auto avx2 = run();
+  set_portable_cpu_kernels(true);
+  EXPECT_EQ(std::string(cpu_kernel_isa()), "default (portable)");
+  const auto portable = run();
+  set_portable_cpu_kernels(false);
+  ASSERT_EQ(avx2.size(), portable.size());
+  for (size_t i = 0; i < avx2.size(); ++i) {
+    EXPECT_TRUE(torch::equal(avx2[i], portable[i])) << "result " << i;
+  }
+}
+
 // The config's choices reach the UNet and LibTorch, and the report says what runs.
 TEST(Numerics, ConvPathAndAllocatorFollowTheSettings) {
   const NumericsReport direct = apply_numerics({"direct", "system"});

@@ -235,6 +235,31 @@ TEST(GradientCheck, NaNAndInfinityAnywhereButNotLargeFiniteSums) {
 
 // Several steps with and without weight decay (a parameter without gradient is left alone),
 // then the state saved by FusedAdam continues in LibTorch's Adam and the other way round.
+// The fused Adam loop's portable code and its AVX2 code give the same bits (Note [CPU kernel
+// dispatch] in model/cpu_kernels.h).
+TEST(FusedAdam, PortableCodeGivesTheSameBitsAsAvx2) {
+  if (!model::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
+  model::set_portable_cpu_kernels(false);
+  if (!model::cpu_kernels_use_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
+  auto run = [] {
+    torch::manual_seed(13);
+    std::vector<torch::Tensor> params{torch::randn({1000}).requires_grad_(),
+                                      torch::randn({7, 3, 3}).requires_grad_()};
+    FusedAdam adam(params, torch::optim::AdamOptions(1e-2).weight_decay(0.01));
+    for (int step = 0; step < 3; ++step) {
+      adam.zero_grad();
+      (params[0].sin().sum() + params[1].pow(2).sum()).backward();
+      adam.step();
+    }
+    return params;
+  };
+  const auto avx2 = run();
+  model::set_portable_cpu_kernels(true);
+  const auto portable = run();
+  model::set_portable_cpu_kernels(false);
+  for (size_t i = 0; i < avx2.size(); ++i) EXPECT_TRUE(torch::equal(avx2[i], portable[i])) << i;
+}
+
 TEST(FusedAdam, SameUpdatesAndStateAsAdam) {
   if (!model::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   for (const double decay : {0.0, 0.01}) {
