@@ -20,7 +20,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread libblas3
   libopenmpi-dev openmpi-bin
-  libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev
+  libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
   libopencv-dev
   slurm-wlm munge
   clang libclang-rt-dev

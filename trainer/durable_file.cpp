@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/fnv1a.h"
 
 namespace dunet::trainer {
 
@@ -50,13 +51,11 @@ void write_durably(const fs::path& target, const std::function<void(const fs::pa
 uint64_t file_checksum(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   DUNET_CHECK(in.good(), CheckpointError, "cannot read '", path.string(), "'");
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = kFnv1aOffset;
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto n = static_cast<size_t>(in.gcount());
-    for (size_t i = 0; i < n; ++i)
-      h = (h ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
+    h = fnv1a64(buffer.data(), static_cast<size_t>(in.gcount()), h);
   }
   return h;
 }

@@ -1,5 +1,7 @@
 #include "trainer/tensor_sync.h"
 
+#include "core/fnv1a.h"
+
 namespace dunet::trainer {
 
 namespace {
@@ -39,11 +41,10 @@ void broadcast_model_state(torch::nn::Module& model, launcher::Communicator& com
 }
 
 uint64_t state_digest(torch::nn::Module& model) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = kFnv1aOffset;
   const auto add = [&h](const torch::Tensor& t) {
     const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-    const auto* bytes = static_cast<const unsigned char*>(cpu.data_ptr());
-    for (size_t i = 0; i < cpu.nbytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+    h = fnv1a64(cpu.data_ptr(), cpu.nbytes(), h);
   };
   for (const auto& p : model.parameters()) add(p);
   for (const auto& b : model.buffers()) add(b);

@@ -22,10 +22,12 @@
 #include "model/unet.h"
 #include "trainer/checkpoint.h"
 #include "trainer/durable_file.h"
-#include "trainer/fused_adam.h"
+#include "trainer/epoch_metrics.h"
 #include "trainer/gradient_check.h"
 #include "trainer/gradient_reducer.h"
 #include "trainer/lr_schedule.h"
+#include "trainer/optimizer_factory.h"
+#include "trainer/run_identity.h"
 #include "trainer/tensor_sync.h"
 #include "trainer/validate.h"
 
@@ -35,12 +37,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// FNV-1a: stable across runs and platforms.
-uint64_t fnv1a(const unsigned char* bytes, size_t num_bytes, uint64_t h = 1469598103934665603ULL) {
-  for (size_t i = 0; i < num_bytes; ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
-  return h;
-}
 
 torch::Device select_device(const std::string& wanted, int local_rank) {
   const bool cuda = torch::cuda::is_available();
@@ -61,44 +57,10 @@ class CommunicatorStatsReducer final : public model::StatsAllReducer {
   launcher::Communicator& comm_;
 };
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, model::UNet& model) {
-  if (c.optimizer == "sgd") {
-    return std::make_unique<torch::optim::SGD>(model->parameters(),
-                                               torch::optim::SGDOptions(c.learning_rate)
-                                                   .momentum(c.momentum)
-                                                   .weight_decay(c.weight_decay));
-  }
-  return std::make_unique<FusedAdam>(
-      model->parameters(), torch::optim::AdamOptions(c.learning_rate).weight_decay(c.weight_decay));
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
-
 std::string fixed(double v, int digits) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(digits) << v;
   return s.str();
-}
-
-}  // namespace
-
-uint64_t config_hash(const std::string& resolved_toml) {
-  return fnv1a(reinterpret_cast<const unsigned char*>(resolved_toml.data()), resolved_toml.size());
-}
-
-namespace {
-
-// Every rank must train the same thing; a rank started with another config fails them all.
-void check_same_config_on_all_ranks(const std::string& resolved_toml,
-                                    launcher::Communicator& comm) {
-  const auto hashes = comm.all_gather(static_cast<int64_t>(config_hash(resolved_toml)));
-  for (size_t r = 1; r < hashes.size(); ++r) {
-    DUNET_CHECK(hashes[r] == hashes[0], ConfigError, "rank ", r,
-                " runs another config than rank 0 (config hashes differ); start every rank "
-                "with the same config file and --set options");
-  }
 }
 
 }  // namespace
@@ -125,8 +87,6 @@ struct Trainer::Impl {
         loss_kind(model::parse_loss(c.train.loss)),
         store(fs::path(c.run.output_dir) / "checkpoints", c.checkpoint.keep_last) {}
 
-  void log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s, double wait_fraction,
-                         const model::MetricTotals* val) const;
   void resume(const std::string& mode);
   // Returns false when it stopped early (after a checkpoint): at `stop_after_global_step` or
   // because a rank received a stop signal.
@@ -140,6 +100,7 @@ struct Trainer::Impl {
   void skip_bad_step(double loss_value);
   int64_t bad_steps = 0;
   FitOptions options;
+  LossHookForTesting loss_hook;
   int stopped_by_signal = 0;
   // Forward and backward of one micro-batch; gradients are averaged over ranks when `sync`.
   double micro_step(data::Batch& batch, bool sync);
@@ -217,6 +178,10 @@ Trainer::Trainer(const launcher::RunConfig& config, launcher::Communicator& comm
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::set_loss_hook_for_testing(LossHookForTesting hook) {
+  impl_->loss_hook = std::move(hook);
+}
 
 void Trainer::Impl::resume(const std::string& mode) {
   std::optional<fs::path> from;
@@ -380,9 +345,11 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step, int64_t stop_af
   }
   const bool is_best = !val_set || (val && val->iou() > state.best_iou);
   if (val && val->iou() > state.best_iou) state.best_iou = val->iou();
-  log_epoch_metrics(state.epoch, state.last_loss,
-                    done_steps * imgs_per_step / std::max(epoch_seconds, 1e-9),
-                    loader->wait_seconds() / std::max(epoch_seconds, 1e-9), val ? &*val : nullptr);
+  report_epoch_metrics({state.epoch, state.global_step, state.last_loss,
+                        done_steps * imgs_per_step / std::max(epoch_seconds, 1e-9),
+                        loader->wait_seconds() / std::max(epoch_seconds, 1e-9),
+                        reducer ? &reducer->stats() : nullptr, val ? &*val : nullptr},
+                       config.run.output_dir, comm.is_root());
 
   if (reducer) reducer->reset_stats();
   const bool stop_now = stop;
@@ -433,10 +400,7 @@ double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {
   const torch::Tensor masks =
       torch::from_blob(batch.masks.data(), {batch.size, 1, batch.patch, batch.patch}).to(device);
   torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
-  const int64_t step = state.global_step + 1;
-  if (step >= options.nan_from_step && step < options.nan_from_step + options.nan_steps) {
-    loss = loss * std::numeric_limits<double>::quiet_NaN();  // fault injection (tests)
-  }
+  if (loss_hook) loss = loss_hook(state.global_step + 1, loss);  // tests inject faults here
   if (reducer) reducer->prepare_for_backward(sync);
   (loss / static_cast<double>(config.train.grad_accum)).backward();
   if (reducer) reducer->finish();
@@ -450,39 +414,6 @@ void Trainer::Impl::save_checkpoint(bool is_best) {
                  state.global_step, is_best);
   }
   comm.barrier();  // no rank runs ahead of a checkpoint that may be resumed from
-}
-
-void Trainer::Impl::log_epoch_metrics(int64_t epoch, double loss, double imgs_per_s,
-                                      double wait_fraction, const model::MetricTotals* val) const {
-  std::string line = "epoch=" + std::to_string(epoch) + " train_loss=" + fixed(loss, 5) +
-                     " imgs_per_s=" + fixed(imgs_per_s, 2) +
-                     " data_wait_pct=" + fixed(100.0 * wait_fraction, 2) +
-                     " peak_rss_mb=" + std::to_string(peak_resident_bytes() >> 20);
-  if (reducer) {
-    const ReducerStats& r = reducer->stats();
-    line += " allreduce_s=" + fixed(r.allreduce_seconds, 3) +
-            " allreduce_exposed_s=" + fixed(r.exposed_seconds, 3) +
-            " allreduce_hidden_pct=" + fixed(100.0 * r.hidden_fraction(), 1) +
-            " buckets=" + std::to_string(r.num_buckets);
-  }
-  if (val != nullptr) {
-    line += " val_iou=" + fixed(val->iou(), 5) + " val_dice=" + fixed(val->dice(), 5) +
-            " val_mean_image_iou=" + fixed(val->mean_image_iou(), 5) +
-            " val_images=" + std::to_string(static_cast<int64_t>(val->num_images));
-  }
-  spdlog::info("{}", line);
-  if (!comm.is_root()) return;
-  // The same numbers as JSON lines, for scripts and tests.
-  std::ofstream out(fs::path(config.run.output_dir) / "metrics.jsonl", std::ios::app);
-  out << "{\"epoch\":" << epoch << ",\"global_step\":" << state.global_step
-      << ",\"train_loss\":" << loss << ",\"imgs_per_s\":" << imgs_per_s
-      << ",\"data_wait_fraction\":" << wait_fraction
-      << ",\"peak_rss_bytes\":" << peak_resident_bytes();
-  if (val != nullptr) {
-    out << ",\"val_iou\":" << val->iou() << ",\"val_dice\":" << val->dice()
-        << ",\"val_mean_image_iou\":" << val->mean_image_iou();
-  }
-  out << "}\n";
 }
 
 }  // namespace dunet::trainer

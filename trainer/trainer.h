@@ -2,7 +2,10 @@
 // sync through the Communicator, validates, checkpoints and resumes.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,10 +32,6 @@ struct FitOptions {
   std::string resume = "auto";
   // Stop (with a checkpoint, possibly mid-epoch) once this many steps are done; -1 = never.
   int64_t stop_after_global_step = -1;
-  // Fault injection for tests: the loss of steps [nan_from_step, nan_from_step + nan_steps)
-  // (1-based global steps) becomes NaN.
-  int64_t nan_from_step = -1;
-  int64_t nan_steps = 0;
 };
 
 class Trainer {
@@ -43,12 +42,14 @@ class Trainer {
 
   FitResult fit(const FitOptions& options = {});
 
+  // The seam for fault-injection tests: called with each micro-step's 1-based global step and
+  // loss, before backward; its result is the loss that is back-propagated.
+  using LossHookForTesting = std::function<at::Tensor(int64_t global_step, at::Tensor)>;
+  void set_loss_hook_for_testing(LossHookForTesting hook);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Hash of the resolved config text, used to tell runs apart in checkpoints and across ranks.
-uint64_t config_hash(const std::string& resolved_toml);
 
 }  // namespace dunet::trainer

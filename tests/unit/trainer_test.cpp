@@ -439,14 +439,21 @@ TEST_F(TrainerTest, TwoRunsWithTheSameSeedAreBitwiseIdentical) {
   EXPECT_NE(Trainer(c, comm_).fit({"never"}).state_digest, first.state_digest);
 }
 
+// The loss of global steps [first, first + count) becomes NaN, through the trainer's test seam.
+Trainer::LossHookForTesting nan_loss_for_steps(int64_t first, int64_t count) {
+  return [first, count](int64_t step, torch::Tensor loss) {
+    if (step < first || step >= first + count) return loss;
+    return loss * std::numeric_limits<double>::quiet_NaN();
+  };
+}
+
 TEST_F(TrainerTest, NonFiniteStepsAreSkippedAndTooManyStopTheRun) {
   auto c = run_config("nan");
   c.train.epochs = 2;
   c.train.max_bad_steps = 3;
-  FitOptions options{"never"};
-  options.nan_from_step = 3;
-  options.nan_steps = 2;  // two bad steps in a row: skipped, training goes on
-  const FitResult survived = Trainer(c, comm_).fit(options);
+  Trainer survivor(c, comm_);
+  survivor.set_loss_hook_for_testing(nan_loss_for_steps(3, 2));  // skipped, training goes on
+  const FitResult survived = survivor.fit({"never"});
   EXPECT_EQ(survived.global_step, 8);
   EXPECT_TRUE(std::isfinite(survived.last_loss));
   model::UNet net = final_model("nan");
@@ -455,16 +462,26 @@ TEST_F(TrainerTest, NonFiniteStepsAreSkippedAndTooManyStopTheRun) {
   auto d = run_config("diverged");
   d.train.epochs = 2;
   d.train.max_bad_steps = 3;
-  options.nan_from_step = 6;  // after the epoch-1 checkpoint at step 4
-  options.nan_steps = 100;
   try {
-    Trainer(d, comm_).fit(options);
+    Trainer diverging(d, comm_);
+    diverging.set_loss_hook_for_testing(nan_loss_for_steps(6, 100));  // after the step-4 checkpoint
+    diverging.fit({"never"});
     FAIL() << "a diverged run must stop";
   } catch (const dunet::Error& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("training diverged: 3 steps in a row"), std::string::npos) << message;
     EXPECT_NE(message.find("step-000000004.pt"), std::string::npos) << message;
   }
+  // metrics.jsonl stays valid JSON lines: the NaN loss of epoch 1 is written as null.
+  std::ifstream metrics(tmp_ / "nan" / "metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    ++lines;
+    EXPECT_EQ(line.find("nan"), std::string::npos) << line;
+    EXPECT_EQ(line.rfind("{\"epoch\":", 0), 0u) << line;
+  }
+  EXPECT_EQ(lines, 2);
   const auto latest = CheckpointStore(tmp_ / "diverged" / "checkpoints", 10).latest_valid();
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(read_checkpoint_meta(*latest).global_step, 4);  // the last good one, intact

@@ -1,0 +1,27 @@
+// What one epoch reports: a `key=value` log line on every rank and, on rank 0, one JSON line
+// in <output_dir>/metrics.jsonl (written through nlohmann::json, so NaN becomes null and the
+// file stays valid JSON lines).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "model/metrics.h"
+#include "trainer/gradient_reducer.h"
+
+namespace dunet::trainer {
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // epochs completed
+  int64_t global_step = 0;
+  double train_loss = 0;
+  double imgs_per_s = 0;
+  double data_wait_fraction = 0;
+  const ReducerStats* reducer = nullptr;     // with more than one process
+  const model::MetricTotals* val = nullptr;  // when the epoch was validated
+};
+
+void report_epoch_metrics(const EpochMetrics& metrics, const std::filesystem::path& output_dir,
+                          bool is_root);
+
+}  // namespace dunet::trainer
