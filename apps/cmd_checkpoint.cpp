@@ -3,7 +3,7 @@
 
 #include "apps/commands.h"
 #include "apps/exit_code.h"
-#include "trainer/checkpoint_report.h"
+#include "checkpoint/inspect.h"
 
 namespace dunet::apps {
 
@@ -15,7 +15,7 @@ void add_checkpoint_command(CLI::App& app) {
   auto path = std::make_shared<std::filesystem::path>();
   inspect->add_option("path", *path, "Checkpoint file (.pt)")->required();
   inspect->callback([path] {
-    const std::string report = trainer::describe_checkpoint(*path);
+    const std::string report = checkpoint::describe_checkpoint(*path);
     std::cout << report;
     if (report.find("checksum         ok") == std::string::npos) throw ExitCode{3};
   });

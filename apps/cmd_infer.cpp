@@ -7,7 +7,7 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "data/image_io.h"
-#include "trainer/inference.h"
+#include "infer/predictor.h"
 
 namespace dunet::apps {
 
@@ -23,7 +23,7 @@ struct InferArgs {
   model::NumericsSettings numerics;
 };
 
-void infer_one(const trainer::Predictor& predictor, const InferArgs& args, const fs::path& image,
+void infer_one(const infer::Predictor& predictor, const InferArgs& args, const fs::path& image,
                const fs::path& out, const fs::path& overlay) {
   const data::Image input = data::read_image(image, predictor.in_channels());
   data::Image mask = predictor.predict_mask(input, args.threshold, args.tile_size);
@@ -44,7 +44,7 @@ void infer_one(const trainer::Predictor& predictor, const InferArgs& args, const
 }
 
 void run_infer(const InferArgs& args) {
-  const trainer::Predictor predictor(args.model, args.threads, args.numerics);
+  const infer::Predictor predictor(args.model, args.threads, args.numerics);
   const auto& s = predictor.summary();
   spdlog::info("model: {} (epoch {}, base_channels {}, depth {}, validation IoU {:.4f})",
                args.model.string(), s.epoch, s.base_channels, s.depth, s.last_iou);

@@ -1,7 +1,5 @@
 #include "trainer/tensor_sync.h"
 
-#include "core/fnv1a.h"
-
 namespace dunet::trainer {
 
 namespace {
@@ -38,17 +36,6 @@ void broadcast_model_state(torch::nn::Module& model, launcher::Communicator& com
     comm.broadcast(contiguous, 0);
     t.copy_(contiguous);
   }
-}
-
-uint64_t state_digest(torch::nn::Module& model) {
-  uint64_t h = kFnv1aOffset;
-  const auto add = [&h](const torch::Tensor& t) {
-    const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-    h = fnv1a64(cpu.data_ptr(), cpu.nbytes(), h);
-  };
-  for (const auto& p : model.parameters()) add(p);
-  for (const auto& b : model.buffers()) add(b);
-  return h;
 }
 
 void average_buffers(torch::nn::Module& model, launcher::Communicator& comm) {

@@ -11,9 +11,6 @@ namespace dunet::trainer {
 // Copies rank 0's parameters and buffers (BatchNorm statistics) to every rank.
 void broadcast_model_state(torch::nn::Module& model, launcher::Communicator& comm);
 
-// FNV-1a 64 of all parameters and buffers: equal on every rank when replicas agree.
-uint64_t state_digest(torch::nn::Module& model);
-
 // Averages floating-point buffers (BatchNorm running mean and variance) over all ranks, so
 // that validation and checkpoints see one consistent model; no-op for a single process.
 void average_buffers(torch::nn::Module& model, launcher::Communicator& comm);

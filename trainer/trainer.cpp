@@ -9,6 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include "checkpoint/durable_file.h"
+#include "checkpoint/format.h"
+#include "checkpoint/state_digest.h"
 #include "core/error.h"
 #include "core/memory_usage.h"
 #include "data/loader.h"
@@ -20,8 +23,6 @@
 #include "model/numerics.h"
 #include "model/sync_batch_norm.h"
 #include "model/unet.h"
-#include "trainer/checkpoint.h"
-#include "trainer/durable_file.h"
 #include "trainer/epoch_metrics.h"
 #include "trainer/gradient_check.h"
 #include "trainer/gradient_reducer.h"
@@ -34,6 +35,12 @@
 namespace dunet::trainer {
 
 namespace fs = std::filesystem;
+using checkpoint::CheckpointMeta;
+using checkpoint::CheckpointStore;
+using checkpoint::load_checkpoint;
+using checkpoint::state_digest;
+using checkpoint::Verification;
+using checkpoint::verify_checksum;
 using Clock = std::chrono::steady_clock;
 
 namespace {

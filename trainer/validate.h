@@ -17,8 +17,4 @@ model::MetricTotals validate(model::UNet& model, const data::ShardSet& samples,
                              const data::Normalization& norm, const ValidationConfig& config,
                              launcher::Communicator& comm, const torch::Device& device);
 
-// One normalised image as a [1, C, H, W] tensor on `device`.
-torch::Tensor image_tensor(const data::Image& image, const data::Normalization& norm,
-                           const torch::Device& device);
-
 }  // namespace dunet::trainer

@@ -11,9 +11,11 @@ declare -A allowed=(
   [data]="core"
   [model]="core"
   [launcher]="core"
-  [trainer]="core data model launcher"
-  [bench]="core data model launcher trainer"
-  [apps]="core data model launcher trainer bench"
+  [checkpoint]="core model"
+  [infer]="core data model checkpoint"
+  [trainer]="core data model launcher checkpoint infer"
+  [bench]="core data model launcher checkpoint infer trainer"
+  [apps]="core data model launcher checkpoint infer trainer bench"
 )
 # file -> room it may still include, pending the split of configuration into a room of its own.
 KNOWN=(

@@ -6,13 +6,13 @@
 
 #include <cstdlib>
 
+#include "checkpoint/format.h"
 #include "data/prepare.h"
 #include "data/synth.h"
 #include "launcher/local_communicator.h"
 #include "launcher/mpi_communicator.h"
 #include "model/sync_batch_norm.h"
 #include "tests/mpi/mpi_test_world.h"
-#include "trainer/checkpoint.h"
 #include "trainer/trainer.h"
 #include "trainer/validate.h"
 
@@ -20,6 +20,7 @@ namespace dunet::trainer {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace dunet::checkpoint;  // the weights file, as the trainer writes it
 using testing::world;
 
 constexpr int64_t kTrainSamples = 24;  // divisible by the global batch of 1..4 ranks x 2, and 6

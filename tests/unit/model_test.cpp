@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "infer/tiled_prediction.h"
 #include "model/batch_norm_relu.h"
 #include "model/caching_allocator.h"
 #include "model/compute_threads.h"
@@ -20,7 +21,6 @@
 #include "model/metrics.h"
 #include "model/numerics.h"
 #include "model/pixel_shuffle.h"
-#include "model/predict.h"
 #include "model/torch_compat.h"
 #include "model/unet.h"
 #include "model/winograd_conv.h"
@@ -505,8 +505,8 @@ TEST(Predict, WholeImageWhenItFitsTiledOtherwise) {
   net->eval();
   const auto image = torch::randn({1, 3, 50, 70});
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::equal(predict_logits(net, image, 128), net->forward(image)));
-  const auto tiled = predict_logits(net, image, 32);
+  EXPECT_TRUE(torch::equal(infer::predict_logits(net, image, 128), net->forward(image)));
+  const auto tiled = infer::predict_logits(net, image, 32);
   EXPECT_EQ(tiled.sizes(), (std::vector<int64_t>{1, 1, 50, 70}));
   EXPECT_TRUE(torch::isfinite(tiled).all().item<bool>());
   // Tiles see less context, so values differ a little near tile borders, not wildly.

@@ -8,20 +8,20 @@
 #include <limits>
 #include <sstream>
 
+#include "checkpoint/durable_file.h"
+#include "checkpoint/format.h"
+#include "checkpoint/inspect.h"
 #include "core/error.h"
 #include "data/prepare.h"
 #include "data/synth.h"
+#include "infer/predictor.h"
 #include "launcher/local_communicator.h"
 #include "launcher/logging.h"
 #include "model/cpu_kernels.h"
 #include "model/numerics.h"
 #include "tests/fixtures/fixtures.h"
-#include "trainer/checkpoint.h"
-#include "trainer/checkpoint_report.h"
-#include "trainer/durable_file.h"
 #include "trainer/fused_adam.h"
 #include "trainer/gradient_check.h"
-#include "trainer/inference.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/trainer.h"
 
@@ -29,6 +29,7 @@ namespace dunet::trainer {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace dunet::checkpoint;  // the weights file, as the trainer writes it
 
 model::ModelConfig small_model(int64_t base = 4) {
   model::ModelConfig c;
@@ -512,7 +513,7 @@ TEST_F(TrainerTest, PredictorGivesAMaskOfTheInputSize) {
   auto c = run_config("infer");
   c.train.epochs = 1;
   const FitResult r = Trainer(c, comm_).fit({"never"});
-  const Predictor predictor(r.last_checkpoint, 1);
+  const infer::Predictor predictor(r.last_checkpoint, 1);
   EXPECT_EQ(predictor.in_channels(), 3);
   EXPECT_EQ(predictor.summary().epoch, 1);
   for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{45, 61}, {300, 20}}) {

@@ -6,10 +6,10 @@
 
 #include "model/unet.h"
 
-namespace dunet::model {
+namespace dunet::infer {
 
 // image: [1, C, H, W], normalised. Returns logits [1, out_channels, H, W]. Runs without
 // autograd; the caller chooses train/eval mode (eval for inference).
-torch::Tensor predict_logits(UNet& model, const torch::Tensor& image, int64_t tile_size);
+torch::Tensor predict_logits(model::UNet& model, const torch::Tensor& image, int64_t tile_size);
 
-}  // namespace dunet::model
+}  // namespace dunet::infer

@@ -1,13 +1,13 @@
-#include "trainer/checkpoint_report.h"
+#include "checkpoint/inspect.h"
 
 #include <sstream>
 
+#include "checkpoint/durable_file.h"
+#include "checkpoint/format.h"
+#include "checkpoint/state_digest.h"
 #include "core/error.h"
-#include "trainer/checkpoint.h"
-#include "trainer/durable_file.h"
-#include "trainer/tensor_sync.h"
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 namespace {
 // Digest of the weights and BatchNorm statistics, to compare checkpoints of different runs.
@@ -51,4 +51,4 @@ std::string describe_checkpoint(const std::filesystem::path& path) {
   return out.str();
 }
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

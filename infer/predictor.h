@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "checkpoint/summary.h"
 #include "data/sample.h"
 #include "model/numerics.h"
-#include "trainer/checkpoint_meta_view.h"
 
-namespace dunet::trainer {
+namespace dunet::infer {
 
 class Predictor {
  public:
@@ -20,7 +20,7 @@ class Predictor {
   ~Predictor();
 
   int64_t in_channels() const;
-  const CheckpointSummary& summary() const;
+  const checkpoint::CheckpointSummary& summary() const;
   // What computes the predictions here, and what computed the weights (may be empty).
   const model::NumericsReport& numerics() const;
   const std::string& trained_with_numerics() const;
@@ -34,4 +34,4 @@ class Predictor {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace dunet::trainer
+}  // namespace dunet::infer

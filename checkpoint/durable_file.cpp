@@ -1,4 +1,4 @@
-#include "trainer/durable_file.h"
+#include "checkpoint/durable_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "core/fnv1a.h"
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 namespace fs = std::filesystem;
 
@@ -95,4 +95,4 @@ Verification verify_checksum(const fs::path& file) {
   return {true, ""};
 }
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 // Calls write(temp) and makes the result `target` atomically and durably. On any failure the
 // temp file is removed, `target` is untouched, and CheckpointError says what failed.
@@ -29,4 +29,4 @@ struct Verification {
 // Compares `file` with its "<file>.sum".
 Verification verify_checksum(const std::filesystem::path& file);
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

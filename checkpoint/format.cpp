@@ -1,14 +1,14 @@
-#include "trainer/checkpoint.h"
+#include "checkpoint/format.h"
 
 #include <cstdio>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
 
+#include "checkpoint/durable_file.h"
 #include "core/error.h"
-#include "trainer/durable_file.h"
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 namespace fs = std::filesystem;
 
@@ -270,4 +270,4 @@ void CheckpointStore::rotate(const fs::path& keep) {
   }
 }
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <string>
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 // Epoch, step, metrics, model shape, world size, checksum status and the stored config.
 // Throws CheckpointError for a file that is not a dunet checkpoint.
 std::string describe_checkpoint(const std::filesystem::path& path);
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

@@ -13,7 +13,7 @@
 #include "model/model_config.h"
 #include "model/unet.h"
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 inline constexpr int64_t kCheckpointVersion = 1;
 
@@ -79,4 +79,4 @@ class CheckpointStore {
   int64_t keep_last_;
 };
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

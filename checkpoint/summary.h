@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-namespace dunet::trainer {
+namespace dunet::checkpoint {
 
 struct CheckpointSummary {
   int64_t epoch = 0;
@@ -17,4 +17,4 @@ struct CheckpointSummary {
   int64_t depth = 4;
 };
 
-}  // namespace dunet::trainer
+}  // namespace dunet::checkpoint

@@ -1,11 +1,11 @@
-#include "model/predict.h"
+#include "infer/tiled_prediction.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 
-namespace dunet::model {
+namespace dunet::infer {
 
 namespace {
 
@@ -22,7 +22,7 @@ std::vector<int64_t> tile_starts(int64_t length, int64_t tile, int64_t overlap) 
 
 }  // namespace
 
-torch::Tensor predict_logits(UNet& model, const torch::Tensor& image, int64_t tile_size) {
+torch::Tensor predict_logits(model::UNet& model, const torch::Tensor& image, int64_t tile_size) {
   DUNET_CHECK(image.dim() == 4 && image.size(0) == 1, Error,
               "predict_logits expects one image [1, C, H, W], got ", image.sizes());
   torch::NoGradGuard no_grad;
@@ -48,4 +48,4 @@ torch::Tensor predict_logits(UNet& model, const torch::Tensor& image, int64_t ti
   return sum / count;
 }
 
-}  // namespace dunet::model
+}  // namespace dunet::infer

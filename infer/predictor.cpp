@@ -1,13 +1,18 @@
-#include "trainer/inference.h"
+#include "infer/predictor.h"
 
 #include <thread>
 
+#include "checkpoint/format.h"
+#include "infer/image_tensor.h"
+#include "infer/tiled_prediction.h"
 #include "model/compute_threads.h"
-#include "model/predict.h"
-#include "trainer/checkpoint.h"
-#include "trainer/validate.h"
 
-namespace dunet::trainer {
+namespace dunet::infer {
+
+using checkpoint::CheckpointMeta;
+using checkpoint::CheckpointSummary;
+using checkpoint::load_checkpoint;
+using checkpoint::read_checkpoint_meta;
 
 struct Predictor::Impl {
   model::UNet model{nullptr};
@@ -49,7 +54,7 @@ const std::string& Predictor::trained_with_numerics() const { return impl_->meta
 data::Image Predictor::predict_mask(const data::Image& image, double threshold,
                                     int64_t tile_size) const {
   const torch::Tensor input = image_tensor(image, impl_->norm, impl_->device);
-  const torch::Tensor logits = model::predict_logits(impl_->model, input, tile_size);
+  const torch::Tensor logits = predict_logits(impl_->model, input, tile_size);
   const double t = std::clamp(threshold, 1e-7, 1.0 - 1e-7);
   const torch::Tensor mask =
       (logits[0][0] > std::log(t / (1.0 - t))).to(torch::kCPU, torch::kUInt8).contiguous();
@@ -61,4 +66,4 @@ data::Image Predictor::predict_mask(const data::Image& image, double threshold,
   return out;
 }
 
-}  // namespace dunet::trainer
+}  // namespace dunet::infer

@@ -1,0 +1,13 @@
+// A digest of a model's weights and buffers, to tell checkpoints, runs and replicas apart.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace dunet::checkpoint {
+
+// FNV-1a 64 of all parameters and buffers in order: equal on every rank when replicas agree.
+uint64_t state_digest(torch::nn::Module& model);
+
+}  // namespace dunet::checkpoint
