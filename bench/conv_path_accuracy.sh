@@ -3,7 +3,8 @@
 # set (split seed 0) with model.conv_path = winograd and = direct, one process with two
 # threads, and the validation IoU/Dice of each epoch side by side. The two runs round
 # differently from the first step on, so they drift apart like two seeds would; the check is
-# that the Winograd path trains as well, within the stated margin (docs/benchmarks.md).
+# that the Winograd path trains as well: the mean validation IoU of the last three epochs of
+# the two runs within 0.05 (docs/benchmarks.md; single epochs swing by more, see there).
 #   bench/conv_path_accuracy.sh [--epochs N] [--base B] [--patch P]
 source "$(dirname "$0")/lib.sh"
 EPOCHS=3 BASE=16 PATCH=128
@@ -37,10 +38,16 @@ rows = {}
 for path in ("winograd", "direct"):
     for line in open(f"{sys.argv[1]}/{path}/metrics.jsonl"):
         m = json.loads(line)
-        if "val_iou" in m:
+        if m.get("val_iou") is not None:
             rows.setdefault(m["epoch"], {})[path] = (m["val_iou"], m["val_dice"])
-for epoch in sorted(rows):
-    w, d = rows[epoch].get("winograd"), rows[epoch].get("direct")
-    if w and d:
-        print(f"| {epoch} | {w[0]:.4f} | {d[0]:.4f} | {w[1]:.4f} | {d[1]:.4f} |")
+epochs = [e for e in sorted(rows) if len(rows[e]) == 2]
+for epoch in epochs:
+    w, d = rows[epoch]["winograd"], rows[epoch]["direct"]
+    print(f"| {epoch} | {w[0]:.4f} | {d[0]:.4f} | {w[1]:.4f} | {d[1]:.4f} |")
+last = epochs[-3:]
+mean = {p: sum(rows[e][p][0] for e in last) / len(last) for p in ("winograd", "direct")}
+best = {p: max(rows[e][p][0] for e in epochs) for p in ("winograd", "direct")}
+print(f"\nvalidation IoU, mean of the last {len(last)} epochs: winograd {mean['winograd']:.4f}, "
+      f"direct {mean['direct']:.4f}, difference {mean['winograd'] - mean['direct']:+.4f}")
+print(f"best validation IoU: winograd {best['winograd']:.4f}, direct {best['direct']:.4f}")
 PY
