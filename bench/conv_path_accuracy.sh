@@ -5,19 +5,20 @@
 # differently from the first step on, so they drift apart like two seeds would; the check is
 # that the Winograd path trains as well: the mean validation IoU of the last three epochs of
 # the two runs within 0.05 (docs/benchmarks.md; single epochs swing by more, see there).
-#   bench/conv_path_accuracy.sh [--epochs N] [--base B] [--patch P]
+#   bench/conv_path_accuracy.sh [--epochs N] [--base B] [--patch P] [--seed S]
 source "$(dirname "$0")/lib.sh"
-EPOCHS=3 BASE=16 PATCH=128
+EPOCHS=8 BASE=16 PATCH=256 SEED=42
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) EPOCHS=$2; shift 2 ;;
     --base) BASE=$2; shift 2 ;;
     --patch) PATCH=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 prepare_bench_data
-OUT=$ROOT/build/bench-conv-path
+OUT=$ROOT/build/bench-conv-path-b$BASE-p$PATCH-s$SEED
 rm -rf "$OUT"
 for path in winograd direct; do
   "$DUNET" train --config configs/dsb2018.toml --resume never \
@@ -25,11 +26,12 @@ for path in winograd direct; do
     --set "data.train=[\"$DATA/train-*.h5\"]" --set "data.val=[\"$DATA/val-*.h5\"]" \
     --set model.base_channels="$BASE" --set data.patch_size="$PATCH" \
     --set train.epochs="$EPOCHS" --set train.threads=2 --set train.warmup_epochs=0 \
+    --set run.seed="$SEED" \
     --set "model.conv_path=\"$path\"" > "$OUT.$path.log" 2>&1 ||
     { tail -20 "$OUT.$path.log"; exit 1; }
 done
 echo "commit $(git rev-parse --short HEAD), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-echo "data: $DATA_SOURCE; base $BASE, patch $PATCH, $EPOCHS epochs, 1 process x 2 threads"
+echo "data: $DATA_SOURCE; base $BASE, patch $PATCH, seed $SEED, $EPOCHS epochs, 1 process x 2 threads"
 echo "| epoch | winograd IoU | direct IoU | winograd Dice | direct Dice |"
 echo "|---|---|---|---|---|"
 python3 - "$OUT" <<'PY'
