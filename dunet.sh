@@ -73,7 +73,7 @@ run_sanitized_tests() {
   mkdir -p "$dir"
   cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUNET_SANITIZE=ON \
     -DDUNET_WITH_NCCL=OFF > "$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; exit 1; }
-  cmake --build "$dir" -j "$(nproc)" --target launcher_config_test data_prepare_test \
+  cmake --build "$dir" -j "$(nproc)" --target config_test data_prepare_test \
     data_loader_test model_test trainer_test mpi_comm_test mpi_train_test mpi_stall_program
   log "running the unit and multi-rank tests under ASan + UBSan"
   (cd "$dir" && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

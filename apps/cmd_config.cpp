@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "config/loader.h"
+#include "config/writer.h"
 #include "core/error.h"
-#include "launcher/config_loader.h"
-#include "launcher/config_writer.h"
 
 namespace dunet::apps {
 
@@ -21,10 +21,10 @@ void add_config_command(CLI::App& app) {
   defaults_flag->excludes(check_opt);
   cmd->callback([=] {
     DUNET_CHECK(*defaults || !check->empty(), Error, "config: give --defaults or --check FILE");
-    const launcher::RunConfig config =
-        *defaults ? launcher::RunConfig{} : launcher::load_config_file(*check, *set);
+    const config::RunConfig config =
+        *defaults ? config::RunConfig{} : config::load_config_file(*check, *set);
     std::cout << "# dunet run configuration (every key; `dunet train --config FILE`)\n"
-              << launcher::to_toml(config);
+              << config::to_toml(config);
   });
 }
 

@@ -20,7 +20,7 @@ struct InferArgs {
   double threshold = 0.5;
   int64_t tile_size = 512;
   int64_t threads = 0;
-  model::NumericsSettings numerics;
+  kernels::NumericsSettings numerics;
 };
 
 void infer_one(const infer::Predictor& predictor, const InferArgs& args, const fs::path& image,

@@ -7,9 +7,9 @@
 #include <optional>
 
 #include "apps/commands.h"
+#include "config/loader.h"
+#include "config/writer.h"
 #include "core/error.h"
-#include "launcher/config_loader.h"
-#include "launcher/config_writer.h"
 #include "launcher/job_script.h"
 
 namespace dunet::apps {
@@ -45,16 +45,17 @@ void run_submit(const SubmitArgs& args) {
   if (args.time) overrides.push_back("slurm.time=" + toml_string(*args.time));
   if (args.partition) overrides.push_back("slurm.partition=" + toml_string(*args.partition));
   if (args.account) overrides.push_back("slurm.account=" + toml_string(*args.account));
-  const launcher::RunConfig config = launcher::load_config_file(args.config, overrides);
-  const launcher::JobFiles files = launcher::job_files(config);
+  const config::RunConfig config = config::load_config_file(args.config, overrides);
+  const launcher::JobFiles files = launcher::job_files(config.run.name, config.run.output_dir);
   const std::string dunet = fs::read_symlink("/proc/self/exe").string();
-  const std::string script = launcher::render_job_script(config, dunet, files);
+  const std::string script =
+      launcher::render_job_script(config.slurm, config.run.name, dunet, files);
   if (args.dry_run) {
     std::cout << script;
     return;
   }
   fs::create_directories(files.script.parent_path());
-  std::ofstream(files.config) << launcher::to_toml(config);
+  std::ofstream(files.config) << config::to_toml(config);
   std::ofstream(files.script) << script;
   fs::permissions(files.script, fs::perms::owner_exec, fs::perm_options::add);
   const std::string job = launcher::submit_job(files.script);

@@ -5,8 +5,8 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "data/synth.h"
-#include "launcher/progress.h"
 
 namespace dunet::apps {
 
@@ -25,7 +25,7 @@ void add_synth_command(CLI::App& app) {
                 "': expected WIDTHxHEIGHT, e.g. 256x256");
     options->width = std::stoll(m[1]);
     options->height = std::stoll(m[2]);
-    launcher::ProgressBar bar("synth", options->count);
+    ProgressBar bar("synth", options->count);
     options->progress = [&bar](int64_t done, int64_t) { bar.update(done); };
     const int64_t nuclei = data::write_synthetic_dataset(*options);
     bar.finish();

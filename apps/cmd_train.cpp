@@ -8,10 +8,11 @@
 #include "apps/commands.h"
 #include "apps/exit_code.h"
 #include "apps/prepare_run.h"
+#include "config/loader.h"
+#include "config/run_config.h"
+#include "config/writer.h"
 #include "core/error.h"
 #include "data/prepare.h"
-#include "launcher/config_loader.h"
-#include "launcher/config_writer.h"
 #include "launcher/logging.h"
 #include "launcher/process_group.h"
 #include "launcher/stop_signal.h"
@@ -34,12 +35,12 @@ struct TrainArgs {
   int64_t max_steps = -1;
 };
 
-std::string shard_glob(const launcher::RunConfig& config, const std::string& split) {
+std::string shard_glob(const config::RunConfig& config, const std::string& split) {
   return (fs::path(config.run.output_dir) / "data" / split / (split + "-*.h5")).string();
 }
 
 // Prepares a PNG folder into <output_dir>/data/<split> once; later runs reuse the shards.
-void prepare_once(const fs::path& png_dir, const launcher::RunConfig& config,
+void prepare_once(const fs::path& png_dir, const config::RunConfig& config,
                   const std::string& split) {
   const fs::path out = fs::path(config.run.output_dir) / "data" / split;
   if (data::list_shards(out, split).empty()) {
@@ -63,7 +64,7 @@ void run_train(const TrainArgs& args) {
     overrides.push_back("train.batch_size=" + std::to_string(*args.batch_size));
   }
   if (args.lr) overrides.push_back(fmt::format("train.learning_rate={}", *args.lr));
-  launcher::RunConfig config = launcher::load_config_file(args.config, overrides);
+  config::RunConfig config = config::load_config_file(args.config, overrides);
 
   launcher::ProcessGroup group(config.dist);
   launcher::Communicator& comm = group.comm();
@@ -83,9 +84,9 @@ void run_train(const TrainArgs& args) {
   if (!args.val_dir.empty()) config.data.val = {shard_glob(config, "val")};
   spdlog::info("run={} output_dir={} config={} processes={} backend={}", config.run.name,
                config.run.output_dir, args.config.string(), comm.size(), comm.name());
-  spdlog::debug("resolved config:\n{}", launcher::to_toml(config));
+  spdlog::debug("resolved config:\n{}", config::to_toml(config));
 
-  trainer::Trainer trainer(config, comm);
+  trainer::Trainer trainer(config::trainer_settings(config), comm);
   launcher::install_stop_handlers();
   const trainer::FitResult result = trainer.fit({args.resume, args.max_steps});
   if (result.stopped_by_signal != 0) {

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "launcher/progress.h"
+#include "core/progress.h"
 
 namespace dunet::apps {
 
@@ -10,11 +10,11 @@ data::PrepareResult run_prepare(const std::vector<data::SourceSample>& samples,
                                 data::PrepareOptions options) {
   spdlog::info("prepare: {} samples from {} -> {}", samples.size(), options.source,
                options.out_dir.string());
-  launcher::ProgressBar bar("prepare", static_cast<int64_t>(samples.size()));
+  ProgressBar bar("prepare", static_cast<int64_t>(samples.size()));
   int64_t next_report = 0;
   options.progress = [&bar, &next_report](int64_t done, int64_t total) {
     bar.update(done);
-    if (!launcher::ProgressBar::stderr_is_terminal() && done >= next_report) {
+    if (!ProgressBar::stderr_is_terminal() && done >= next_report) {
       spdlog::info("prepare: {}/{} samples", done, total);
       next_report = done + std::max<int64_t>(1, total / 10);
     }

@@ -11,12 +11,12 @@
 
 #include "core/error.h"
 #include "infer/tiled_prediction.h"
-#include "model/compute_threads.h"
-#include "model/numerics.h"
+#include "kernels/compute_threads.h"
+#include "kernels/fast_paths.h"
+#include "kernels/numerics.h"
+#include "kernels/winograd_conv.h"
 #include "model/transpose_conv.h"
 #include "model/unet.h"
-#include "model/winograd_conv.h"
-#include "model/winograd_function.h"
 
 namespace dunet::bench {
 namespace {
@@ -52,7 +52,7 @@ std::string loaded_blas() {
 }  // namespace
 
 void run_upconv_bench(const UpconvOptions& options) {
-  model::set_compute_threads(static_cast<int>(options.threads));
+  kernels::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   std::printf("# dunet bench upconv: batch %ld, %ld threads, median of %ld, BLAS %s\n",
               static_cast<long>(options.batch), static_cast<long>(options.threads),
@@ -96,9 +96,9 @@ void run_upconv_bench(const UpconvOptions& options) {
 }
 
 void run_conv3x3_bench(const Conv3x3Options& options) {
-  DUNET_CHECK(model::WinogradConv3x3::available(), Error,
+  DUNET_CHECK(kernels::WinogradConv3x3::available(), Error,
               "dunet bench conv3x3 needs OpenBLAS as the system's libblas.so.3");
-  model::set_compute_threads(static_cast<int>(options.threads));
+  kernels::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   struct Layer {
     int64_t in, out, size;
@@ -129,7 +129,7 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
     const torch::Tensor w = (torch::randn({layer.out, layer.in, 3, 3}) * 0.05).requires_grad_();
     const torch::Tensor b = torch::randn({layer.out}).requires_grad_();
     const torch::Tensor grad = torch::randn({options.batch, layer.out, layer.size, layer.size});
-    const model::WinogradConv3x3 folded(w, b);
+    const kernels::WinogradConv3x3 folded(w, b);
     double t[4];
     {
       torch::NoGradGuard no_grad;
@@ -138,7 +138,7 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
     }
     auto train = [&](bool winograd) {
       const torch::Tensor y =
-          winograd ? model::winograd_conv2d(x, w, b) : torch::conv2d(x, w, b, 1, 1);
+          winograd ? kernels::winograd_conv2d(x, w, b) : torch::conv2d(x, w, b, 1, 1);
       return torch::autograd::grad({y}, {x, w}, {grad});
     };
     t[2] = median_seconds(options.repeats, [&] { train(false); });
@@ -158,8 +158,8 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
 }
 
 void run_infer_bench(const InferOptions& options) {
-  model::apply_numerics({});
-  model::set_compute_threads(static_cast<int>(options.threads));
+  kernels::apply_numerics({});
+  kernels::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   model::ModelConfig config;
   config.base_channels = options.base_channels;

@@ -33,7 +33,7 @@ struct CheckpointMeta {
   model::ModelConfig model;
   std::vector<double> mean;  // input normalisation, needed for inference
   std::vector<double> std;
-  // What computed the weights (model::NumericsReport's line plus the communicator): LibTorch,
+  // What computed the weights (kernels::NumericsReport's line plus the communicator): LibTorch,
   // BLAS, CPU, kernels, convolution path, allocator, precision, CUDA. Empty in checkpoints
   // written before dunet recorded it.
   std::string numerics;

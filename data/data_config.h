@@ -1,5 +1,5 @@
 // Settings of the data pipeline: which shards, patch size, and the background loading.
-// Plain struct with defaults; launcher/config_loader.cpp fills it from TOML.
+// Plain struct with defaults; config/loader.cpp fills it from TOML.
 #pragma once
 
 #include <cstdint>

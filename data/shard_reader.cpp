@@ -23,19 +23,36 @@ bool is_uint8(hid_t dataset) {
 }  // namespace
 
 ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
+  open_file();
+  read_header();
+  const auto open = [this](const char* dataset) {
+    h5::Handle handle(H5Dopen2(file_.get(), dataset, H5P_DEFAULT), H5Dclose);
+    if (!handle.valid()) throw fail("dataset '" + std::string(dataset) + "' is missing");
+    return handle;
+  };
+  images_ = open(shard::kImages);
+  masks_ = open(shard::kMasks);
+  read_index(open(shard::kIndex).get());
+  read_ids(open(shard::kIds).get());
+}
+
+DataError ShardReader::fail(const std::string& what) const {
+  return DataError("shard '" + path_.string() + "': " + what);
+}
+
+void ShardReader::open_file() {
   h5::silence_errors();
   const std::string name = path_.string();
-  const auto fail = [&name](const std::string& what) {
-    return DataError("shard '" + name + "': " + what);
-  };
   if (!fs::is_regular_file(path_)) throw fail("no such file");
   if (H5Fis_hdf5(name.c_str()) <= 0) {
     throw fail("not an HDF5 file (or truncated); create shards with `dunet prepare`");
   }
   file_ = h5::Handle(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file_.valid()) throw fail("cannot open the HDF5 file: it is truncated or corrupt");
-  const hid_t file = file_.get();
+}
 
+void ShardReader::read_header() {
+  const hid_t file = file_.get();
   std::string format;
   if (!h5::read_attr(file, shard::kAttrFormat, format) || format != shard::kFormatName) {
     throw fail("an HDF5 file but not a dunet shard (root attribute 'format' is not \"" +
@@ -65,17 +82,9 @@ ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
       static_cast<int64_t>(info_.std.size()) != info_.channels) {
     throw fail("'mean'/'std' attributes must have one value per channel");
   }
+}
 
-  const auto open = [&](const char* dataset) {
-    h5::Handle handle(H5Dopen2(file, dataset, H5P_DEFAULT), H5Dclose);
-    if (!handle.valid()) throw fail("dataset '" + std::string(dataset) + "' is missing");
-    return handle;
-  };
-  images_ = open(shard::kImages);
-  masks_ = open(shard::kMasks);
-  h5::Handle index = open(shard::kIndex);
-  h5::Handle ids = open(shard::kIds);
-
+void ShardReader::read_index(hid_t index) {
   hsize_t dims[2] = {0, 0};
   const int64_t num_image_bytes = dataset_length(images_.get(), 1, dims);
   const int64_t num_mask_bytes = dataset_length(masks_.get(), 1, dims);
@@ -83,14 +92,14 @@ ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
       !is_uint8(masks_.get())) {
     throw fail("'images' and 'masks' must be 1-D uint8 datasets");
   }
-  if (dataset_length(index.get(), 2, dims) != info_.num_samples ||
+  if (dataset_length(index, 2, dims) != info_.num_samples ||
       dims[1] != static_cast<hsize_t>(shard::kIndexColumns)) {
     throw fail("'index' must have shape [" + std::to_string(info_.num_samples) + ", " +
                std::to_string(shard::kIndexColumns) + "] (num_samples attribute)");
   }
   index_.resize(static_cast<size_t>(info_.num_samples * shard::kIndexColumns));
   if (info_.num_samples > 0 &&
-      H5Dread(index.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, index_.data()) < 0) {
+      H5Dread(index, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, index_.data()) < 0) {
     throw fail("cannot read 'index': the file is truncated or corrupt");
   }
   for (int64_t i = 0; i < info_.num_samples; ++i) {
@@ -103,21 +112,24 @@ ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
     throw fail("'images' holds " + std::to_string(num_image_bytes) + " bytes; expected " +
                std::to_string(num_mask_bytes * info_.channels) + " (masks x channels)");
   }
+}
 
+void ShardReader::read_ids(hid_t ids) {
+  hsize_t dims[2] = {0, 0};
   h5::Handle string_type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(string_type.get(), H5T_VARIABLE);
-  if (dataset_length(ids.get(), 1, dims) != info_.num_samples) {
+  if (dataset_length(ids, 1, dims) != info_.num_samples) {
     throw fail("'ids' must hold num_samples strings");
   }
   std::vector<char*> raw(static_cast<size_t>(info_.num_samples), nullptr);
   if (info_.num_samples > 0 &&
-      H5Dread(ids.get(), string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) {
+      H5Dread(ids, string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) {
     throw fail("cannot read 'ids'");
   }
   for (char* s : raw) {
     ids_.emplace_back(s == nullptr ? "" : s);
   }
-  h5::Handle id_space(H5Dget_space(ids.get()), H5Sclose);
+  h5::Handle id_space(H5Dget_space(ids), H5Sclose);
   if (info_.num_samples > 0) {
     H5Dvlen_reclaim(string_type.get(), id_space.get(), H5P_DEFAULT, raw.data());
   }

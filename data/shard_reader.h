@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "data/hdf5_handle.h"
 #include "data/sample.h"
 #include "data/shard_format.h"
@@ -28,6 +29,13 @@ class ShardReader {
   Sample read(int64_t i) const;
 
  private:
+  // The opening steps, in order; each throws DataError naming the shard and what is wrong.
+  void open_file();
+  void read_header();
+  void read_index(hid_t index);
+  void read_ids(hid_t ids);
+  DataError fail(const std::string& what) const;
+
   const int64_t* row(int64_t i) const;
   void read_range(hid_t dataset, int64_t offset, std::vector<uint8_t>& out) const;
 

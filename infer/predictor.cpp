@@ -5,7 +5,7 @@
 #include "checkpoint/format.h"
 #include "infer/image_tensor.h"
 #include "infer/tiled_prediction.h"
-#include "model/compute_threads.h"
+#include "kernels/compute_threads.h"
 
 namespace dunet::infer {
 
@@ -20,15 +20,15 @@ struct Predictor::Impl {
   CheckpointSummary summary;
   data::Normalization norm;
   torch::Device device{torch::kCPU};
-  model::NumericsReport numerics;
+  kernels::NumericsReport numerics;
 };
 
 Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads,
-                     const model::NumericsSettings& numerics)
+                     const kernels::NumericsSettings& numerics)
     : impl_(std::make_unique<Impl>()) {
-  model::set_compute_threads(threads > 0 ? static_cast<int>(threads)
-                                         : static_cast<int>(std::thread::hardware_concurrency()));
-  impl_->numerics = model::apply_numerics(numerics);
+  kernels::set_compute_threads(threads > 0 ? static_cast<int>(threads)
+                                           : static_cast<int>(std::thread::hardware_concurrency()));
+  impl_->numerics = kernels::apply_numerics(numerics);
   impl_->meta = read_checkpoint_meta(checkpoint);
   impl_->model = model::UNet(impl_->meta.model);
   load_checkpoint(checkpoint, impl_->model, nullptr);
@@ -47,7 +47,7 @@ int64_t Predictor::in_channels() const { return impl_->meta.model.in_channels; }
 
 const CheckpointSummary& Predictor::summary() const { return impl_->summary; }
 
-const model::NumericsReport& Predictor::numerics() const { return impl_->numerics; }
+const kernels::NumericsReport& Predictor::numerics() const { return impl_->numerics; }
 
 const std::string& Predictor::trained_with_numerics() const { return impl_->meta.numerics; }
 

@@ -7,22 +7,22 @@
 
 #include "checkpoint/summary.h"
 #include "data/sample.h"
-#include "model/numerics.h"
+#include "kernels/numerics.h"
 
 namespace dunet::infer {
 
 class Predictor {
  public:
   // Loads the checkpoint (weights and normalisation); `threads` 0 = all cores. `numerics`
-  // chooses the convolution path and CPU allocator (model::apply_numerics).
+  // chooses the convolution path and CPU allocator (kernels::apply_numerics).
   explicit Predictor(const std::filesystem::path& checkpoint, int64_t threads = 0,
-                     const model::NumericsSettings& numerics = {});
+                     const kernels::NumericsSettings& numerics = {});
   ~Predictor();
 
   int64_t in_channels() const;
   const checkpoint::CheckpointSummary& summary() const;
   // What computes the predictions here, and what computed the weights (may be empty).
-  const model::NumericsReport& numerics() const;
+  const kernels::NumericsReport& numerics() const;
   const std::string& trained_with_numerics() const;
 
   // Returns a height x width mask with values 0/1 (channels = 1) for an image with

@@ -1,5 +1,5 @@
 // The seam between training and the processes it runs on: rank, size and collectives.
-// Implementations: LocalCommunicator (one process) now; MPI and NCCL ones beside it.
+// Implementations: LocalCommunicator (one process), MpiCommunicator and NcclCommunicator.
 #pragma once
 
 #include <ATen/core/Tensor.h>

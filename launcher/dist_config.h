@@ -1,5 +1,5 @@
 // Settings of the communication between training processes.
-// Plain struct with defaults; launcher/config_loader.cpp fills it from TOML.
+// Plain struct with defaults; config/loader.cpp fills it from TOML.
 #pragma once
 
 #include <cstdint>

@@ -57,15 +57,14 @@ void validate_slurm(const SlurmConfig& s) {
         std::to_string(s.tasks_per_node), "one task per GPU (= gpus_per_node)");
 }
 
-JobFiles job_files(const RunConfig& config) {
-  const fs::path out = fs::absolute(config.run.output_dir);
-  return {out / "slurm" / (config.run.name + ".sbatch"),
-          out / "slurm" / (config.run.name + ".toml"), out / "slurm-%j.out"};
+JobFiles job_files(const std::string& run_name, const fs::path& output_dir) {
+  const fs::path out = fs::absolute(output_dir);
+  return {out / "slurm" / (run_name + ".sbatch"), out / "slurm" / (run_name + ".toml"),
+          out / "slurm-%j.out"};
 }
 
-std::string render_job_script(const RunConfig& config, const std::string& dunet,
-                              const JobFiles& files) {
-  const SlurmConfig& s = config.slurm;
+std::string render_job_script(const SlurmConfig& s, const std::string& run_name,
+                              const std::string& dunet, const JobFiles& files) {
   validate_slurm(s);
   const int64_t tasks =
       s.tasks_per_node > 0 ? s.tasks_per_node : std::max<int64_t>(1, s.gpus_per_node);
@@ -84,8 +83,7 @@ std::string render_job_script(const RunConfig& config, const std::string& dunet,
                                            : "# several nodes: OpenMPI chooses transports";
 
   std::string script(kSlurmTemplate);
-  replace_all(script, "JOB_NAME",
-              std::regex_match(config.run.name, kName) ? config.run.name : "dunet");
+  replace_all(script, "JOB_NAME", std::regex_match(run_name, kName) ? run_name : "dunet");
   replace_all(script, "NODES", std::to_string(s.nodes));
   replace_all(script, "TASKS_PER_NODE", std::to_string(tasks));
   replace_all(script, "CPUS_PER_TASK", std::to_string(s.cpus_per_task));

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "launcher/run_config.h"
+#include "launcher/slurm_config.h"
 
 namespace dunet::launcher {
 
@@ -21,12 +21,13 @@ struct JobFiles {
   std::filesystem::path log;     // <output_dir>/slurm-<jobid>.out
 };
 
-// The script text for `config`, training with `dunet` (an absolute path) from `files.config`.
-std::string render_job_script(const RunConfig& config, const std::string& dunet,
-                              const JobFiles& files);
+// The script text of the job `run_name` asked for by `slurm`, training with `dunet` (an
+// absolute path) from `files.config`.
+std::string render_job_script(const SlurmConfig& slurm, const std::string& run_name,
+                              const std::string& dunet, const JobFiles& files);
 
-// Where the files of `config`'s job go (absolute paths).
-JobFiles job_files(const RunConfig& config);
+// Where the files of the job of run `run_name` writing to `output_dir` go (absolute paths).
+JobFiles job_files(const std::string& run_name, const std::filesystem::path& output_dir);
 
 // Runs `sbatch --parsable SCRIPT`; returns the job id or throws Error with sbatch's message.
 std::string submit_job(const std::filesystem::path& script);

@@ -1,5 +1,5 @@
 // The [slurm] table: how `dunet submit` asks SLURM for resources. Plain struct with defaults;
-// launcher/config_loader.cpp fills it, launcher/job_script.cpp validates and renders it.
+// config/loader.cpp fills it, launcher/job_script.cpp validates and renders it.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 #include "model/folded_conv.h"
 
+#include "kernels/fast_paths.h"
 #include "model/sync_batch_norm.h"
-#include "model/winograd_conv.h"
 
 namespace dunet::model {
 
@@ -26,15 +26,13 @@ FoldedConvReLU::FoldedConvReLU(const torch::nn::Conv2dImpl& conv, const torch::n
   } else if (const auto* sync = dynamic_cast<const SyncBatchNormImpl*>(norm)) {
     fold(sync->weight, sync->bias, sync->running_mean, sync->running_var, sync->eps());
   }
-  if (winograd_pays_off(weight.size(1), weight.size(0)) && WinogradConv3x3::available()) {
-    winograd_ = std::make_shared<const WinogradConv3x3>(weight, bias);
-  }
+  winograd_ = kernels::winograd_conv3x3_relu(weight, bias);
   weight_ = weight.to(conv.weight.scalar_type());
   bias_ = bias.to(conv.weight.scalar_type());
 }
 
 torch::Tensor FoldedConvReLU::forward(const torch::Tensor& x) const {
-  if (winograd_) return winograd_->forward(x, /*relu=*/true);
+  if (winograd_) return winograd_(x);
   return torch::conv2d(x, weight_, bias_, /*stride=*/1, /*padding=*/1).relu_();
 }
 

@@ -1,16 +1,14 @@
 // Inference form of the UNet's (3x3 convolution, eval-mode BatchNorm, ReLU): BatchNorm folded
 // into the convolution's weight and bias (w * s, (b - mean) * s + beta, s = gamma /
-// sqrt(var + eps)), computed by Winograd (winograd_conv.h) where that is faster, i.e. with
-// enough channels (winograd_pays_off), and by LibTorch's convolution otherwise.
+// sqrt(var + eps)), computed by Winograd (kernels::winograd_conv3x3_relu) where that is faster,
+// i.e. with enough channels (winograd_pays_off), and by LibTorch's convolution otherwise.
 #pragma once
 
 #include <torch/torch.h>
 
-#include <memory>
+#include <functional>
 
 namespace dunet::model {
-
-class WinogradConv3x3;
 
 class FoldedConvReLU {
  public:
@@ -21,7 +19,7 @@ class FoldedConvReLU {
  private:
   torch::Tensor weight_;  // BatchNorm folded in, float
   torch::Tensor bias_;
-  std::shared_ptr<const WinogradConv3x3> winograd_;  // null: direct convolution
+  std::function<torch::Tensor(const torch::Tensor&)> winograd_;  // empty: direct convolution
 };
 
 }  // namespace dunet::model

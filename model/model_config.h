@@ -1,5 +1,5 @@
 // Shape of the UNet: channels in and out, width of the first level, number of down steps.
-// Plain struct with defaults; launcher/config_loader.cpp fills it from TOML.
+// Plain struct with defaults; config/loader.cpp fills it from TOML.
 #pragma once
 
 #include <cstdint>

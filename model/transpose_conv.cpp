@@ -1,7 +1,6 @@
 #include "model/transpose_conv.h"
 
-#include "model/compute_threads.h"
-#include "model/pixel_shuffle.h"
+#include "kernels/fast_paths.h"
 
 namespace dunet::model {
 
@@ -22,16 +21,16 @@ torch::Tensor TransposeConv2x2Impl::forward(const torch::Tensor& x) {
       weight_.permute({1, 2, 3, 0}).reshape({out_channels_ * 4, in_channels_, 1, 1});
   const torch::Tensor bias_1x1 = bias_.repeat_interleave(4);
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-  if (x.is_cpu() && h * w >= kMinGemmPixels && blas_is_openblas()) {
+  if (x.is_cpu() && h * w >= kMinGemmPixels && kernels::blas_is_openblas()) {
     // One OpenBLAS product per image, [4 out, in] x [in, h w], as ConvTranspose2d does
     // minus its col2im scatter.
     const torch::Tensor y =
         torch::baddbmm(bias_1x1.view({1, -1, 1}),
                        weight_1x1.view({out_channels_ * 4, in_channels_}).expand({n, -1, -1}),
                        x.reshape({n, in_channels_, h * w}));
-    return pixel_shuffle2(y.view({n, out_channels_ * 4, h, w}));
+    return kernels::pixel_shuffle2(y.view({n, out_channels_ * 4, h, w}));
   }
-  return pixel_shuffle2(torch::conv2d(x, weight_1x1, bias_1x1));
+  return kernels::pixel_shuffle2(torch::conv2d(x, weight_1x1, bias_1x1));
 }
 
 }  // namespace dunet::model

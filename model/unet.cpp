@@ -1,62 +1,69 @@
 #include "model/unet.h"
 
-#include <iterator>
-
 #include "core/error.h"
-#include "model/batch_norm_relu.h"
-#include "model/max_pool.h"
-#include "model/sync_batch_norm.h"
-#include "model/winograd_conv.h"
-#include "model/winograd_function.h"
+#include "kernels/fast_paths.h"
 
 namespace dunet::model {
 
 namespace nn = torch::nn;
 
+const nn::Module* ConvNormReLU::norm() const {
+  if (batch_norm) return batch_norm.get();
+  if (sync_batch_norm) return sync_batch_norm.get();
+  return nullptr;
+}
+
+torch::Tensor ConvNormReLU::forward(const torch::Tensor& x, bool cpu_float) {
+  // Measured (dunet bench conv3x3, batch 4): Winograd's forward + backward is 1.3-3x faster
+  // from 16x16 pixels up, 0.5-1.1x at 8x8.
+  const bool by_winograd = cpu_float && kernels::winograd_enabled() &&
+                           kernels::winograd_pays_off(conv->weight.size(1), conv->weight.size(0)) &&
+                           x.size(2) * x.size(3) >= kMinWinogradTrainingPixels;
+  torch::Tensor y =
+      by_winograd ? kernels::winograd_conv2d(x, conv->weight, conv->bias) : conv->forward(x);
+  if (batch_norm && cpu_float && kernels::batch_norm_relu_applies(*batch_norm, y)) {
+    return kernels::batch_norm_relu(*batch_norm, y);
+  }
+  if (batch_norm) y = batch_norm->forward(y);
+  if (sync_batch_norm) y = sync_batch_norm->forward(y);
+  return relu->forward(y);
+}
+
 DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm norm) {
   body_ = nn::Sequential();
-  for (const int64_t in : {in_channels, out_channels}) {
-    body_->push_back(nn::Conv2d(nn::Conv2dOptions(in, out_channels, 3).padding(1)));
-    if (norm == Norm::kBatch) body_->push_back(nn::BatchNorm2d(out_channels));
-    if (norm == Norm::kSyncBatch) body_->push_back(SyncBatchNorm(out_channels));
-    body_->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
+  int64_t in = in_channels;
+  // Constructed in this order so that the initial weights (drawn by each Conv2d) stay those
+  // of every earlier dunet version for the same seed.
+  for (ConvNormReLU& unit : units_) {
+    unit.conv = nn::Conv2d(nn::Conv2dOptions(in, out_channels, 3).padding(1));
+    body_->push_back(unit.conv);
+    if (norm == Norm::kBatch) {
+      unit.batch_norm = nn::BatchNorm2d(out_channels);
+      body_->push_back(unit.batch_norm);
+    }
+    if (norm == Norm::kSyncBatch) {
+      unit.sync_batch_norm = SyncBatchNorm(out_channels);
+      body_->push_back(unit.sync_batch_norm);
+    }
+    unit.relu = nn::ReLU(nn::ReLUOptions().inplace(true));
+    body_->push_back(unit.relu);
+    in = out_channels;
   }
   register_module("body", body_);
 }
 
 torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) {
-  if (!x.is_cpu() || x.scalar_type() != torch::kFloat) return body_->forward(x);
+  const bool cpu_float = x.is_cpu() && x.scalar_type() == torch::kFloat;
   torch::Tensor y = x;
-  if (!is_training() && !torch::GradMode::is_enabled() && winograd_enabled()) {
+  if (cpu_float && !is_training() && !torch::GradMode::is_enabled() &&
+      kernels::winograd_enabled()) {
     for (const FoldedConvReLU& convolution : inference_plan().convolutions) {
       y = convolution.forward(y);
     }
     return y;
   }
-  // body_ is (conv, [norm], ReLU) twice; a BatchNorm2d takes its ReLU along when it can.
-  for (auto layer = body_->begin(); layer != body_->end(); ++layer) {
-    const auto next = std::next(layer);
-    if (const auto* conv = layer->ptr()->as<nn::Conv2dImpl>()) {
-      y = winograd_enabled() && trains_by_winograd(*conv, y)
-              ? winograd_conv2d(y, conv->weight, conv->bias)
-              : layer->forward(y);
-    } else if (auto* norm = layer->ptr()->as<nn::BatchNorm2dImpl>();
-               norm != nullptr && next != body_->end() && next->ptr()->as<nn::ReLUImpl>() &&
-               batch_norm_relu_applies(*norm, y)) {
-      y = batch_norm_relu(*norm, y);
-      ++layer;  // its ReLU
-    } else {
-      y = layer->forward(y);
-    }
-  }
+  for (ConvNormReLU& unit : units_) y = unit.forward(y, cpu_float);
   return y;
-}
-
-bool DoubleConvImpl::trains_by_winograd(const nn::Conv2dImpl& conv, const torch::Tensor& x) {
-  // Measured (dunet bench conv3x3, batch 4): forward + backward 1.3-3x faster from 16x16
-  // pixels up, 0.5-1.1x at 8x8.
-  return winograd_pays_off(conv.weight.size(1), conv.weight.size(0)) &&
-         x.size(2) * x.size(3) >= kMinWinogradTrainingPixels;
 }
 
 std::vector<std::pair<const void*, int64_t>> DoubleConvImpl::source_versions() const {
@@ -72,14 +79,7 @@ const DoubleConvImpl::InferencePlan& DoubleConvImpl::inference_plan() {
   if (plan_ && plan_->source_versions == versions) return *plan_;
   auto plan = std::make_unique<InferencePlan>();
   plan->source_versions = std::move(versions);
-  // body_ is (conv, [norm], ReLU) twice.
-  const auto layers = body_->children();
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const auto* conv = dynamic_cast<const nn::Conv2dImpl*>(layers[i].get());
-    if (conv == nullptr) continue;
-    const torch::nn::Module* next = i + 1 < layers.size() ? layers[i + 1].get() : nullptr;
-    plan->convolutions.emplace_back(*conv, next);
-  }
+  for (const ConvNormReLU& unit : units_) plan->convolutions.emplace_back(*unit.conv, unit.norm());
   plan_ = std::move(plan);
   return *plan_;
 }
@@ -89,7 +89,7 @@ DownImpl::DownImpl(int64_t in_channels, int64_t out_channels, Norm norm)
 
 std::pair<torch::Tensor, torch::Tensor> DownImpl::forward(const torch::Tensor& x) {
   torch::Tensor skip = conv_->forward(x);
-  return {max_pool2x2(skip), skip};
+  return {kernels::max_pool2x2(skip), skip};
 }
 
 UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, Norm norm)

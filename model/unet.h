@@ -1,17 +1,19 @@
 // The classic UNet: DoubleConv = (conv3x3 pad 1, BatchNorm, ReLU) x 2; Down = DoubleConv then
-// 2x2 max-pool (max_pool.h; the pre-pool map is the skip); Up = 2x2 stride-2 transpose conv
-// halving the channels (transpose_conv.h), concatenation with the skip, DoubleConv; a final
+// 2x2 max-pool (kernels::max_pool2x2; the pre-pool map is the skip); Up = 2x2 stride-2 transpose
+// conv halving the channels (transpose_conv.h), concatenation with the skip, DoubleConv; a final
 // 1x1 conv gives the logits.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <array>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "model/folded_conv.h"
 #include "model/model_config.h"
+#include "model/sync_batch_norm.h"
 #include "model/transpose_conv.h"
 
 namespace dunet::model {
@@ -21,12 +23,28 @@ namespace dunet::model {
 enum class Norm { kBatch, kSyncBatch, kNone };
 Norm parse_norm(const std::string& name);
 
-// On the CPU (unless DUNET_WINOGRAD=0, winograd_conv.h) the 3x3 convolutions run by Winograd:
-// with autograd as winograd_conv2d (from 16x16 pixels up, winograd_pays_off); in eval mode
-// without autograd with their BatchNorm folded in (folded_conv.h). The folded weights are
-// rebuilt whenever a parameter or buffer changed since (their version counters), so
-// validation between training epochs sees the current weights. In training, BatchNorm and
-// its ReLU run as one function (batch_norm_relu.h).
+// One (3x3 convolution pad 1, normalisation, ReLU) unit of DoubleConv, as typed members: the
+// fast paths below are chosen from what the unit is, never from a layer list's shape.
+struct ConvNormReLU {
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d batch_norm{nullptr};  // Norm::kBatch only
+  SyncBatchNorm sync_batch_norm{nullptr};      // Norm::kSyncBatch only
+  torch::nn::ReLU relu{nullptr};
+
+  static constexpr int64_t kMinWinogradTrainingPixels = 16 * 16;
+
+  // The normalisation module, or nullptr with Norm::kNone.
+  const torch::nn::Module* norm() const;
+  // relu(norm(conv(x))); `cpu_float`: x is a float CPU tensor, so the CPU fast paths may run.
+  torch::Tensor forward(const torch::Tensor& x, bool cpu_float);
+};
+
+// On the CPU, with the Winograd path on (kernels/fast_paths.h), the 3x3 convolutions run by
+// Winograd: with autograd as winograd_conv2d (from 16x16 pixels up, where it pays off); in
+// eval mode without autograd with their BatchNorm folded in (folded_conv.h). The folded
+// weights are rebuilt whenever a parameter or buffer changed since (their version counters),
+// so validation between training epochs sees the current weights. In training, BatchNorm and
+// its ReLU run as one function (batch_norm_relu).
 class DoubleConvImpl : public torch::nn::Module {
  public:
   DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm norm);
@@ -37,11 +55,12 @@ class DoubleConvImpl : public torch::nn::Module {
     std::vector<std::pair<const void*, int64_t>> source_versions;
     std::vector<FoldedConvReLU> convolutions;
   };
-  static bool trains_by_winograd(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x);
-  static constexpr int64_t kMinWinogradTrainingPixels = 16 * 16;
   const InferencePlan& inference_plan();
   std::vector<std::pair<const void*, int64_t>> source_versions() const;
 
+  std::array<ConvNormReLU, 2> units_;
+  // Holds the units' modules in order, so that parameters keep the names of the weights
+  // format ("body.0.weight", ...); forward() uses units_.
   torch::nn::Sequential body_{nullptr};
   std::unique_ptr<InferencePlan> plan_;
 };

@@ -1,6 +1,6 @@
 #include "trainer/optimizer_factory.h"
 
-#include "trainer/fused_adam.h"
+#include "kernels/fused_adam.h"
 
 namespace dunet::trainer {
 
@@ -11,7 +11,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, mo
                                                    .momentum(c.momentum)
                                                    .weight_decay(c.weight_decay));
   }
-  return std::make_unique<FusedAdam>(
+  return std::make_unique<kernels::FusedAdam>(
       model->parameters(), torch::optim::AdamOptions(c.learning_rate).weight_decay(c.weight_decay));
 }
 

@@ -1,11 +1,18 @@
 // Settings of the training loop, validation and checkpointing.
-// Plain structs with defaults; launcher/config_loader.cpp fills them from TOML.
+// Plain structs with defaults; config/loader.cpp fills them from TOML.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 namespace dunet::trainer {
+
+// What names a run and where it writes.
+struct RunSection {
+  std::string name = "dunet";
+  std::string output_dir = "runs/dunet";  // checkpoints, logs and the resolved config go here
+  int64_t seed = 42;
+};
 
 struct TrainConfig {
   int64_t epochs = 10;

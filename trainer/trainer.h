@@ -10,7 +10,7 @@
 #include <string>
 
 #include "launcher/communicator.h"
-#include "launcher/run_config.h"
+#include "trainer/trainer_settings.h"
 
 namespace dunet::trainer {
 
@@ -37,7 +37,7 @@ struct FitOptions {
 class Trainer {
  public:
   // Opens and validates the shards and builds the model; nothing is written yet.
-  Trainer(const launcher::RunConfig& config, launcher::Communicator& comm);
+  Trainer(const TrainerSettings& settings, launcher::Communicator& comm);
   ~Trainer();
 
   FitResult fit(const FitOptions& options = {});

@@ -3,18 +3,18 @@
 #include <cstdint>
 #include <string>
 
+#include "config/loader.h"
 #include "core/error.h"
-#include "launcher/config_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    dunet::launcher::load_config_text(text, "fuzz.toml");
+    dunet::config::load_config_text(text, "fuzz.toml");
   } catch (const dunet::ConfigError&) {
   }
   // Overrides go through the same path, from the command line.
   try {
-    dunet::launcher::load_config_text("", "fuzz.toml", {text});
+    dunet::config::load_config_text("", "fuzz.toml", {text});
   } catch (const dunet::ConfigError&) {
   }
   return 0;

@@ -1,42 +1,31 @@
 #!/usr/bin/env bash
-# Fails on an #include that runs against the layering of the rooms (docs/design.md): each room
-# may include only itself and the rooms listed for it below. A few ties of the current tree
-# still run back up; they are listed one by one as KNOWN, to be cut by the house issue (13),
-# and any new one fails.
+# Fails on an #include that runs against the rooms' layering (docs/architecture.md). Each
+# room's CMakeLists.txt names what it may include in one line, `dunet_room(<target> SEES ...)`:
+# rooms ("data") or single files of a room ("kernels/fast_paths.h"). The build enforces the
+# same lists through per-target include roots (cmake/Rooms.cmake); this check reads them from
+# the sources alone, so it runs in CI before anything is compiled, and names file and line.
 #   tests/layering/check_includes.sh [SOURCE_ROOT]
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
-declare -A allowed=(
-  [core]=""
-  [data]="core"
-  [model]="core"
-  [launcher]="core"
-  [checkpoint]="core model"
-  [infer]="core data model checkpoint"
-  [trainer]="core data model launcher checkpoint infer"
-  [bench]="core data model launcher checkpoint infer trainer"
-  [apps]="core data model launcher checkpoint infer trainer bench"
-)
-# file -> room it may still include, pending the split of configuration into a room of its own.
-KNOWN=(
-  "launcher/run_config.h -> data"
-  "launcher/run_config.h -> model"
-  "launcher/run_config.h -> trainer"
-)
+declare -A sees=()
+for cmake_file in "$root"/*/CMakeLists.txt; do
+  room=$(basename "$(dirname "$cmake_file")")
+  line=$(grep -E '^dunet_room\(' "$cmake_file" || true)
+  [ -n "$line" ] || continue
+  entries=$(sed -E 's/^dunet_room\([A-Za-z0-9_]+ SEES ([^)]*)\).*/\1/' <<<"$line")
+  sees[$room]=" $entries "
+done
+[ ${#sees[@]} -gt 0 ] || { echo "layering: no dunet_room(...) line under $root" >&2; exit 1; }
 problems=0
-for room in "${!allowed[@]}"; do
-  [ -d "$root/$room" ] || continue
+for room in "${!sees[@]}"; do
   while IFS= read -r hit; do
     file=${hit%%:*}; rest=${hit#*:}; line=${rest%%:*}
-    target=$(sed -E 's/.*#include "([a-z_]+)\/.*/\1/' <<<"$rest")
-    [ "$target" = "$room" ] && continue
-    [ -n "${allowed[$target]+set}" ] || continue  # not one of the rooms (a system header)
-    case " ${allowed[$room]} " in *" $target "*) continue ;; esac
-    relative=${file#"$root"/}
-    known=0
-    for entry in "${KNOWN[@]}"; do [ "$entry" = "$relative -> $target" ] && known=1; done
-    [ $known -eq 1 ] && continue
-    echo "$relative:$line includes $target/: $room/ may include only: ${allowed[$room]:-nothing}" >&2
+    included=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$rest")
+    target=${included%%/*}
+    [ -n "${sees[$target]+set}" ] || continue  # not a room (tests/, a generated header)
+    case "${sees[$room]}" in *" $target "* | *" $included "*) continue ;; esac
+    allowed=$(xargs <<<"${sees[$room]}")
+    echo "${file#"$root"/}:$line includes $included: $room/ may include only: $allowed" >&2
     problems=$((problems + 1))
   done < <(grep -Hn '^#include "[a-z_]*/' "$root/$room"/*.h "$root/$room"/*.cpp 2>/dev/null || true)
 done
@@ -44,4 +33,4 @@ if [ $problems -gt 0 ]; then
   echo "layering: $problems include(s) run against the rooms' order" >&2
   exit 1
 fi
-echo "layering: every include follows the rooms' order (${#KNOWN[@]} known ties still to cut)"
+echo "layering: every include of the ${#sees[@]} rooms follows their order"

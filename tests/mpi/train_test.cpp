@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "checkpoint/format.h"
+#include "config/run_config.h"
 #include "data/prepare.h"
 #include "data/synth.h"
 #include "launcher/local_communicator.h"
@@ -43,9 +44,9 @@ void make_data(const fs::path& dir, launcher::Communicator& comm) {
   comm.barrier();
 }
 
-launcher::RunConfig small_run(const fs::path& dir, const std::string& name, int64_t batch,
-                              const std::string& norm) {
-  launcher::RunConfig c;
+config::RunConfig small_run(const fs::path& dir, const std::string& name, int64_t batch,
+                            const std::string& norm) {
+  config::RunConfig c;
   c.run.output_dir = (dir / name).string();
   c.data.train = {(dir / "shards" / "train-*.h5").string()};
   c.data.val = {(dir / "shards" / "val-*.h5").string()};
@@ -90,7 +91,7 @@ TEST(DataParallel, ReplicasAreBitwiseIdenticalAfterTraining) {
   auto config = small_run(dir.path(), "bn", 2, "batch");
   config.train.optimizer = "adam";
   config.train.learning_rate = 1e-3;
-  const FitResult result = Trainer(config, comm).fit({"never"});
+  const FitResult result = Trainer(config::trainer_settings(config), comm).fit({"never"});
   EXPECT_EQ(result.global_step, 3 * kTrainSamples / (2 * comm.size()));
   const auto digests = comm.all_gather(static_cast<int64_t>(result.state_digest));
   for (size_t r = 1; r < digests.size(); ++r) {
@@ -103,11 +104,11 @@ TEST(DataParallel, NRanksTimesBatchEqualsOneProcessWithTheWholeBatch) {
   testing::SharedTempDir dir(comm);
   make_data(dir.path(), comm);
   const auto distributed = small_run(dir.path(), "ddp", 2, "none");
-  Trainer(distributed, comm).fit({"never"});
+  Trainer(config::trainer_settings(distributed), comm).fit({"never"});
   if (comm.is_root()) {
     launcher::LocalCommunicator local;
     const auto single = small_run(dir.path(), "single", 2 * comm.size(), "none");
-    Trainer(single, local).fit({"never"});
+    Trainer(config::trainer_settings(single), local).fit({"never"});
     model::UNet a = load_final(dir / "ddp", distributed.model);
     model::UNet b = load_final(dir / "single", single.model);
     const double rel = relative_difference(a, b);
@@ -122,7 +123,7 @@ TEST(DataParallel, DistributedValidationEqualsSingleProcess) {
   make_data(dir.path(), comm);
   auto config = small_run(dir.path(), "val", 2, "batch");
   config.train.epochs = 1;
-  const FitResult result = Trainer(config, comm).fit({"never"});
+  const FitResult result = Trainer(config::trainer_settings(config), comm).fit({"never"});
   if (comm.is_root()) {
     model::UNet net = load_final(dir / "val", config.model);
     const data::ShardSet val(data::expand_globs(config.data.val, "data.val"));
@@ -188,13 +189,13 @@ TEST(DataParallel, SyncBatchNormTrainingEqualsOneProcessWithTheWholeBatch) {
   testing::SharedTempDir dir(comm);
   make_data(dir.path(), comm);
   const auto distributed = small_run(dir.path(), "sync", 2, "sync_batch");
-  const FitResult result = Trainer(distributed, comm).fit({"never"});
+  const FitResult result = Trainer(config::trainer_settings(distributed), comm).fit({"never"});
   const auto digests = comm.all_gather(static_cast<int64_t>(result.state_digest));
   for (size_t r = 1; r < digests.size(); ++r) EXPECT_EQ(digests[r], digests[0]) << "rank " << r;
   if (comm.is_root()) {
     launcher::LocalCommunicator local;
     const auto single = small_run(dir.path(), "single", 2 * comm.size(), "sync_batch");
-    Trainer(single, local).fit({"never"});
+    Trainer(config::trainer_settings(single), local).fit({"never"});
     model::UNet a = load_final(dir / "sync", distributed.model);
     model::UNet b = load_final(dir / "single", single.model);
     EXPECT_LT(relative_difference(a, b), 1e-5);
@@ -220,7 +221,7 @@ TEST(ResumeAcrossWorldSizes, SaveWithThree) {
   make_data(resume_dir(), comm);
   const auto config = small_run(resume_dir(), "run", 2, "none");
   // 24 samples / 6 per step = 4 steps per epoch: stop mid-way through epoch 2.
-  const FitResult first = Trainer(config, comm).fit({"never", 6});
+  const FitResult first = Trainer(config::trainer_settings(config), comm).fit({"never", 6});
   EXPECT_EQ(first.global_step, 6);
   EXPECT_EQ(read_checkpoint_meta(first.last_checkpoint).world_size, 3);
 }
@@ -231,13 +232,13 @@ TEST(ResumeAcrossWorldSizes, ResumeWithTwo) {
   ASSERT_TRUE(fs::exists(resume_dir() / "run" / "checkpoints" / "latest"))
       << "the SaveWithThree step did not leave a checkpoint";
   const auto config = small_run(resume_dir(), "run", 3, "none");
-  const FitResult rest = Trainer(config, comm).fit({"auto"});
+  const FitResult rest = Trainer(config::trainer_settings(config), comm).fit({"auto"});
   EXPECT_EQ(rest.global_step, 12);
   EXPECT_EQ(rest.epochs_completed, 3);
   if (comm.is_root()) {
     launcher::LocalCommunicator local;
     const auto single = small_run(resume_dir(), "single", 6, "none");
-    Trainer(single, local).fit({"never"});
+    Trainer(config::trainer_settings(single), local).fit({"never"});
     model::UNet a = load_final(resume_dir() / "run", config.model);
     model::UNet b = load_final(resume_dir() / "single", single.model);
     EXPECT_LT(relative_difference(a, b), 1e-5)

@@ -12,23 +12,22 @@
 
 #include "core/error.h"
 #include "infer/tiled_prediction.h"
-#include "model/batch_norm_relu.h"
-#include "model/caching_allocator.h"
-#include "model/compute_threads.h"
-#include "model/cpu_kernels.h"
+#include "kernels/caching_allocator.h"
+#include "kernels/compute_threads.h"
+#include "kernels/cpu_kernels.h"
+#include "kernels/fast_paths.h"
+#include "kernels/numerics.h"
+#include "kernels/torch_compat.h"
+#include "kernels/winograd_conv.h"
 #include "model/loss.h"
-#include "model/max_pool.h"
 #include "model/metrics.h"
-#include "model/numerics.h"
-#include "model/pixel_shuffle.h"
-#include "model/torch_compat.h"
 #include "model/unet.h"
-#include "model/winograd_conv.h"
-#include "model/winograd_function.h"
 #include "winograd_error_bound.h"
 
 namespace dunet::model {
 namespace {
+
+using namespace dunet::kernels;  // the CPU fast paths the UNet runs on
 
 ModelConfig config(int64_t base, int64_t depth, std::string norm = "batch") {
   ModelConfig c;

@@ -11,16 +11,17 @@
 #include "checkpoint/durable_file.h"
 #include "checkpoint/format.h"
 #include "checkpoint/inspect.h"
+#include "config/run_config.h"
 #include "core/error.h"
 #include "data/prepare.h"
 #include "data/synth.h"
 #include "infer/predictor.h"
+#include "kernels/cpu_kernels.h"
+#include "kernels/fused_adam.h"
+#include "kernels/numerics.h"
 #include "launcher/local_communicator.h"
 #include "launcher/logging.h"
-#include "model/cpu_kernels.h"
-#include "model/numerics.h"
 #include "tests/fixtures/fixtures.h"
-#include "trainer/fused_adam.h"
 #include "trainer/gradient_check.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/trainer.h"
@@ -30,6 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace dunet::checkpoint;  // the weights file, as the trainer writes it
+using namespace dunet::kernels;     // FusedAdam and the CPU kernel switch
 
 model::ModelConfig small_model(int64_t base = 4) {
   model::ModelConfig c;
@@ -237,11 +239,11 @@ TEST(GradientCheck, NaNAndInfinityAnywhereButNotLargeFiniteSums) {
 // Several steps with and without weight decay (a parameter without gradient is left alone),
 // then the state saved by FusedAdam continues in LibTorch's Adam and the other way round.
 // The fused Adam loop's portable code and its AVX2 code give the same bits (Note [CPU kernel
-// dispatch] in model/cpu_kernels.h).
+// dispatch] in kernels/cpu_kernels.h).
 TEST(FusedAdam, PortableCodeGivesTheSameBitsAsAvx2) {
-  if (!model::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
-  model::set_portable_cpu_kernels(false);
-  if (!model::cpu_kernels_use_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
+  if (!kernels::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
+  kernels::set_portable_cpu_kernels(false);
+  if (!kernels::cpu_kernels_use_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
   auto run = [] {
     torch::manual_seed(13);
     std::vector<torch::Tensor> params{torch::randn({1000}).requires_grad_(),
@@ -255,14 +257,14 @@ TEST(FusedAdam, PortableCodeGivesTheSameBitsAsAvx2) {
     return params;
   };
   const auto avx2 = run();
-  model::set_portable_cpu_kernels(true);
+  kernels::set_portable_cpu_kernels(true);
   const auto portable = run();
-  model::set_portable_cpu_kernels(false);
+  kernels::set_portable_cpu_kernels(false);
   for (size_t i = 0; i < avx2.size(); ++i) EXPECT_TRUE(torch::equal(avx2[i], portable[i])) << i;
 }
 
 TEST(FusedAdam, SameUpdatesAndStateAsAdam) {
-  if (!model::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
+  if (!kernels::kCpuKernelsBuilt) GTEST_SKIP() << "dunet was built with DUNET_CPU_KERNELS=OFF";
   for (const double decay : {0.0, 0.01}) {
     torch::manual_seed(11);
     auto make = [] {
@@ -368,8 +370,8 @@ class TrainerTest : public ::testing::Test {
     config_.checkpoint.keep_last = 10;
   }
 
-  launcher::RunConfig run_config(const std::string& name) {
-    launcher::RunConfig c = config_;
+  config::RunConfig run_config(const std::string& name) {
+    config::RunConfig c = config_;
     c.run.output_dir = (tmp_ / name).string();
     return c;
   }
@@ -383,21 +385,23 @@ class TrainerTest : public ::testing::Test {
   }
 
   testing::TempDir tmp_;
-  launcher::RunConfig config_;
+  config::RunConfig config_;
   launcher::LocalCommunicator comm_;
 };
 
 TEST_F(TrainerTest, ResumeEndsWithTheSameWeightsAsAnUninterruptedRun) {
-  const FitResult full = Trainer(run_config("full"), comm_).fit({"never"});
+  const FitResult full =
+      Trainer(config::trainer_settings(run_config("full")), comm_).fit({"never"});
   EXPECT_EQ(full.epochs_completed, 4);
   EXPECT_EQ(full.global_step, 16);  // 8 training samples / batch 2 = 4 steps per epoch
 
   // Interrupted at the end of epoch 2, and mid-way through epoch 3.
   for (const int64_t stop : {8, 10}) {
     const std::string name = "stop" + std::to_string(stop);
-    const FitResult first = Trainer(run_config(name), comm_).fit({"never", stop});
+    const FitResult first =
+        Trainer(config::trainer_settings(run_config(name)), comm_).fit({"never", stop});
     EXPECT_EQ(first.global_step, stop);
-    const FitResult rest = Trainer(run_config(name), comm_).fit({"auto"});
+    const FitResult rest = Trainer(config::trainer_settings(run_config(name)), comm_).fit({"auto"});
     EXPECT_EQ(rest.global_step, 16);
     EXPECT_EQ(rest.epochs_completed, 4);
     SCOPED_TRACE(name);
@@ -414,30 +418,31 @@ TEST_F(TrainerTest, CheckpointsRecordTheNumericsTheyWereTrainedWith) {
   c.train.epochs = 1;
   c.model.conv_path = "direct";
   c.train.cpu_allocator = "system";
-  Trainer(c, comm_).fit({"never"});
+  Trainer(config::trainer_settings(c), comm_).fit({"never"});
   const auto latest = CheckpointStore(tmp_ / "numerics" / "checkpoints", 10).latest();
   ASSERT_TRUE(latest.has_value());
   const std::string recorded = read_checkpoint_meta(*latest).numerics;
-  EXPECT_EQ(recorded, model::current_numerics().line() + " comm=local") << recorded;
-  const model::NumericsReport now = model::current_numerics();
+  EXPECT_EQ(recorded, kernels::current_numerics().line() + " comm=local") << recorded;
+  const kernels::NumericsReport now = kernels::current_numerics();
   EXPECT_EQ(now.get("conv_path").rfind("direct", 0), 0u) << recorded;
   EXPECT_EQ(now.get("cpu_allocator").rfind("system", 0), 0u) << recorded;
-  model::apply_numerics({});
+  kernels::apply_numerics({});
 }
 
 // Same seed, same world size, CPU: bitwise identical losses and weights.
 TEST_F(TrainerTest, TwoRunsWithTheSameSeedAreBitwiseIdentical) {
   auto a = run_config("a"), b = run_config("b");
   a.train.epochs = b.train.epochs = 2;
-  const FitResult first = Trainer(a, comm_).fit({"never"});
-  const FitResult second = Trainer(b, comm_).fit({"never"});
+  const FitResult first = Trainer(config::trainer_settings(a), comm_).fit({"never"});
+  const FitResult second = Trainer(config::trainer_settings(b), comm_).fit({"never"});
   EXPECT_EQ(first.state_digest, second.state_digest);
   EXPECT_EQ(first.last_loss, second.last_loss);
   EXPECT_EQ(first.last_iou, second.last_iou);
   auto c = run_config("c");
   c.train.epochs = 2;
   c.run.seed = 43;
-  EXPECT_NE(Trainer(c, comm_).fit({"never"}).state_digest, first.state_digest);
+  EXPECT_NE(Trainer(config::trainer_settings(c), comm_).fit({"never"}).state_digest,
+            first.state_digest);
 }
 
 // The loss of global steps [first, first + count) becomes NaN, through the trainer's test seam.
@@ -452,7 +457,7 @@ TEST_F(TrainerTest, NonFiniteStepsAreSkippedAndTooManyStopTheRun) {
   auto c = run_config("nan");
   c.train.epochs = 2;
   c.train.max_bad_steps = 3;
-  Trainer survivor(c, comm_);
+  Trainer survivor(config::trainer_settings(c), comm_);
   survivor.set_loss_hook_for_testing(nan_loss_for_steps(3, 2));  // skipped, training goes on
   const FitResult survived = survivor.fit({"never"});
   EXPECT_EQ(survived.global_step, 8);
@@ -464,7 +469,7 @@ TEST_F(TrainerTest, NonFiniteStepsAreSkippedAndTooManyStopTheRun) {
   d.train.epochs = 2;
   d.train.max_bad_steps = 3;
   try {
-    Trainer diverging(d, comm_);
+    Trainer diverging(config::trainer_settings(d), comm_);
     diverging.set_loss_hook_for_testing(nan_loss_for_steps(6, 100));  // after the step-4 checkpoint
     diverging.fit({"never"});
     FAIL() << "a diverged run must stop";
@@ -491,9 +496,9 @@ TEST_F(TrainerTest, NonFiniteStepsAreSkippedAndTooManyStopTheRun) {
 TEST_F(TrainerTest, NeverResumeRefusesAFolderWithCheckpoints) {
   auto c = run_config("again");
   c.train.epochs = 1;
-  Trainer(c, comm_).fit({"never"});
+  Trainer(config::trainer_settings(c), comm_).fit({"never"});
   try {
-    Trainer(c, comm_).fit({"never"});
+    Trainer(config::trainer_settings(c), comm_).fit({"never"});
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("already holds checkpoints"), std::string::npos);
@@ -503,16 +508,16 @@ TEST_F(TrainerTest, NeverResumeRefusesAFolderWithCheckpoints) {
 TEST_F(TrainerTest, WrongChannelsAndMissingShardsAreNamed) {
   auto c = run_config("bad");
   c.model.in_channels = 1;
-  EXPECT_THROW(Trainer(c, comm_), ConfigError);
+  EXPECT_THROW(Trainer(config::trainer_settings(c), comm_), ConfigError);
   c = run_config("bad");
   c.data.train = {(tmp_ / "nowhere" / "*.h5").string()};
-  EXPECT_THROW(Trainer(c, comm_), DataError);
+  EXPECT_THROW(Trainer(config::trainer_settings(c), comm_), DataError);
 }
 
 TEST_F(TrainerTest, PredictorGivesAMaskOfTheInputSize) {
   auto c = run_config("infer");
   c.train.epochs = 1;
-  const FitResult r = Trainer(c, comm_).fit({"never"});
+  const FitResult r = Trainer(config::trainer_settings(c), comm_).fit({"never"});
   const infer::Predictor predictor(r.last_checkpoint, 1);
   EXPECT_EQ(predictor.in_channels(), 3);
   EXPECT_EQ(predictor.summary().epoch, 1);

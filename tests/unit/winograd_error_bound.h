@@ -10,7 +10,7 @@
 // values with every subtraction made an addition (Higham, "Accuracy and Stability of
 // Numerical Algorithms", ch. 3). This holds for any summation order, with or without FMA, on
 // any CPU, so the bound is the same on every machine. Counting roundings along a path of
-// dunet's kernels (model/winograd_kernels.cpp, winograd_conv.cpp):
+// dunet's kernels (kernels/winograd_kernels.cpp, winograd_conv.cpp):
 //   forward, C input channels: input transform B^T d B 6 (3 per pass), filter transform by a
 //   float [36, 9] product 10 (9 plus the rounded coefficients), the products summed over the
 //   C channels by sgemm C, output transform A^T m A 9 (4 + 5 with the bias): C + 25.
