@@ -21,6 +21,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread libblas3
   libopenmpi-dev openmpi-bin
   libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
+  libxxhash-dev
   libopencv-dev
   slurm-wlm munge
   clang libclang-rt-dev

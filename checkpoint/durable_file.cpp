@@ -7,16 +7,41 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
-#include "core/fnv1a.h"
+#include "core/hash.h"
 
 namespace dunet::checkpoint {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::string_view kChecksumKey = "xxh3_64=";
+// Sidecars written before dunet hashed with xxHash carry FNV-1a 64 instead. They are still
+// verified, so that runs started then resume; nothing new is written with it.
+constexpr std::string_view kLegacyChecksumKey = "fnv1a64=";
+
+void read_in_chunks(const fs::path& path, const std::function<void(const char*, size_t)>& take) {
+  std::ifstream in(path, std::ios::binary);
+  DUNET_CHECK(in.good(), CheckpointError, "cannot read '", path.string(), "'");
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    take(buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+}
+
+uint64_t legacy_file_checksum(const fs::path& path) {
+  uint64_t state = 1469598103934665603ULL;
+  read_in_chunks(path, [&state](const char* data, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+      state = (state ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
+  });
+  return state;
+}
 
 void sync_path(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
@@ -49,21 +74,15 @@ void write_durably(const fs::path& target, const std::function<void(const fs::pa
 }
 
 uint64_t file_checksum(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  DUNET_CHECK(in.good(), CheckpointError, "cannot read '", path.string(), "'");
-  uint64_t h = kFnv1aOffset;
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    h = fnv1a64(buffer.data(), static_cast<size_t>(in.gcount()), h);
-  }
-  return h;
+  Hash64 hash;
+  read_in_chunks(path, [&hash](const char* data, size_t n) { hash.update(data, n); });
+  return hash.digest();
 }
 
 void write_checksum(const fs::path& file, const std::string& extra_lines) {
   std::ostringstream text;
-  text << "bytes=" << fs::file_size(file) << "\nfnv1a64=" << std::hex << file_checksum(file)
-       << std::dec << "\n"
+  text << "bytes=" << fs::file_size(file) << "\n"
+       << kChecksumKey << std::hex << file_checksum(file) << std::dec << "\n"
        << extra_lines;
   write_durably(sum_path(file), [&text](const fs::path& temp) {
     std::ofstream out(temp);
@@ -77,10 +96,13 @@ Verification verify_checksum(const fs::path& file) {
   std::ifstream in(sum_path(file));
   if (!in) return {false, "no checksum file '" + sum_path(file).string() + "'"};
   uintmax_t bytes = 0;
-  std::string checksum, line;
+  std::string checksum, legacy_checksum, line;
   while (std::getline(in, line)) {
     if (line.rfind("bytes=", 0) == 0) bytes = std::stoull(line.substr(6));
-    if (line.rfind("fnv1a64=", 0) == 0) checksum = line.substr(8);
+    if (line.rfind(kChecksumKey, 0) == 0) checksum = line.substr(kChecksumKey.size());
+    if (line.rfind(kLegacyChecksumKey, 0) == 0) {
+      legacy_checksum = line.substr(kLegacyChecksumKey.size());
+    }
   }
   std::error_code ec;
   const uintmax_t actual = fs::file_size(file, ec);
@@ -90,8 +112,10 @@ Verification verify_checksum(const fs::path& file) {
                        std::to_string(bytes)};
   }
   std::ostringstream hex;
-  hex << std::hex << file_checksum(file);
-  if (hex.str() != checksum) return {false, "checksum mismatch (the file is corrupted)"};
+  hex << std::hex << (checksum.empty() ? legacy_file_checksum(file) : file_checksum(file));
+  if (hex.str() != (checksum.empty() ? legacy_checksum : checksum)) {
+    return {false, "checksum mismatch (the file is corrupted)"};
+  }
   return {true, ""};
 }
 

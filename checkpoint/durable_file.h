@@ -15,7 +15,7 @@ namespace dunet::checkpoint {
 void write_durably(const std::filesystem::path& target,
                    const std::function<void(const std::filesystem::path& temp)>& write);
 
-// FNV-1a 64 of the file's bytes.
+// XXH3-64 (core/hash.h) of the file's bytes.
 uint64_t file_checksum(const std::filesystem::path& path);
 
 // Writes "<file>.sum": size and checksum of `file`, plus caller-provided "key=value" lines.

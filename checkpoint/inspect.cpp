@@ -43,7 +43,7 @@ std::string describe_checkpoint(const std::filesystem::path& path) {
       << "last_val_iou     " << m.last_iou << "\n"
       << "last_val_dice    " << m.last_dice << "\n"
       << "best_val_iou     " << m.best_iou << "\n"
-      << "weights_fnv1a64  " << std::hex << weights_digest(path, m) << std::dec << "\n"
+      << "weights_xxh3_64  " << std::hex << weights_digest(path, m) << std::dec << "\n"
       << "numerics         "
       << (m.numerics.empty() ? "not recorded (written by an older dunet)" : m.numerics) << "\n"
       << "\n# config it was trained with\n"

@@ -1,18 +1,18 @@
 #include "checkpoint/state_digest.h"
 
-#include "core/fnv1a.h"
+#include "core/hash.h"
 
 namespace dunet::checkpoint {
 
 uint64_t state_digest(torch::nn::Module& model) {
-  uint64_t h = kFnv1aOffset;
-  const auto add = [&h](const torch::Tensor& t) {
+  Hash64 hash;
+  const auto add = [&hash](const torch::Tensor& t) {
     const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-    h = fnv1a64(cpu.data_ptr(), cpu.nbytes(), h);
+    hash.update(cpu.data_ptr(), cpu.nbytes());
   };
   for (const auto& p : model.parameters()) add(p);
   for (const auto& b : model.buffers()) add(b);
-  return h;
+  return hash.digest();
 }
 
 }  // namespace dunet::checkpoint

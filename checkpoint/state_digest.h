@@ -7,7 +7,7 @@
 
 namespace dunet::checkpoint {
 
-// FNV-1a 64 of all parameters and buffers in order: equal on every rank when replicas agree.
+// XXH3-64 (core/hash.h) of all parameters and buffers in order: equal on every rank when replicas agree.
 uint64_t state_digest(torch::nn::Module& model);
 
 }  // namespace dunet::checkpoint

@@ -1,13 +1,11 @@
 #include "trainer/run_identity.h"
 
 #include "core/error.h"
-#include "core/fnv1a.h"
+#include "core/hash.h"
 
 namespace dunet::trainer {
 
-uint64_t config_hash(const std::string& resolved_toml) {
-  return fnv1a64(resolved_toml.data(), resolved_toml.size());
-}
+uint64_t config_hash(const std::string& resolved_toml) { return hash64(resolved_toml); }
 
 void check_same_config_on_all_ranks(const std::string& resolved_toml,
                                     launcher::Communicator& comm) {

@@ -43,7 +43,7 @@ no_rank_left
 # 2. The uninterrupted reference.
 "$DUNET" launch -n 2 --config "$WORK/run.toml" > full.log 2>&1 || fail "$(tail -5 full.log)"
 full=$("$DUNET" checkpoint inspect runs/full/checkpoints/$(cat runs/full/checkpoints/latest) |
-       grep weights_fnv1a64)
+       grep weights_xxh3_64)
 
 # 3. The same run, a rank killed with SIGKILL in epoch 5, then resumed.
 sed -i 's#runs/full#runs/killed#' run.toml
@@ -60,7 +60,7 @@ echo "ok: SIGKILL of rank pid $victim ended the job with status $status"
 "$DUNET" launch -n 2 --config "$WORK/run.toml" > resumed.log 2>&1 || fail "$(tail -5 resumed.log)"
 grep -q "resumed from" runs/killed/train.log || fail "the killed run did not resume"
 killed=$("$DUNET" checkpoint inspect runs/killed/checkpoints/$(cat runs/killed/checkpoints/latest) |
-         grep weights_fnv1a64)
+         grep weights_xxh3_64)
 [ "$killed" = "$full" ] || fail "killed+resumed weights ($killed) differ from uninterrupted ($full)"
 echo "ok: killed and resumed run ends with the uninterrupted weights ($full)"
 echo "faults: all checks passed"

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -189,6 +190,34 @@ TEST(Checkpoint, DamagedLatestFallsBackToTheNewestIntactOne) {
   EXPECT_NE(verify_checksum(store.path_for_step(2)).problem.find("checksum mismatch"),
             std::string::npos);
   EXPECT_EQ(store.latest_valid(), store.path_for_step(1));
+}
+
+// Sidecars written before the hash was xxHash name FNV-1a 64; runs started then must resume.
+TEST(Checkpoint, SidecarsOfTheEarlierFnvFormatStillVerify) {
+  testing::TempDir tmp;
+  const fs::path file = tmp / "step-1.pt";
+  std::string bytes;
+  for (int i = 0; i < 3000; ++i) bytes += static_cast<char>(i * 31 % 251);
+  std::ofstream(file, std::ios::binary) << bytes;
+  uint64_t fnv = 1469598103934665603ULL;  // FNV-1a 64, written out here as the oracle
+  for (const char c : bytes) fnv = (fnv ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  std::ostringstream sum;
+  sum << "bytes=" << bytes.size() << "\nfnv1a64=" << std::hex << fnv << "\n";
+  std::ofstream(file.string() + ".sum") << sum.str();
+  EXPECT_TRUE(verify_checksum(file).ok) << verify_checksum(file).problem;
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put(static_cast<char>(bytes[100] ^ 1));
+  }
+  EXPECT_NE(verify_checksum(file).problem.find("checksum mismatch"), std::string::npos);
+  // New sidecars carry XXH3-64 and verify the same way.
+  write_checksum(file);
+  EXPECT_TRUE(verify_checksum(file).ok);
+  std::ifstream written(file.string() + ".sum");
+  const std::string text((std::istreambuf_iterator<char>(written)), {});
+  EXPECT_NE(text.find("xxh3_64="), std::string::npos) << text;
+  EXPECT_EQ(text.find("fnv1a64="), std::string::npos) << text;
 }
 
 TEST(Checkpoint, FailedWriteFailsClearlyAndKeepsEarlierOnes) {
