@@ -14,7 +14,8 @@ void add_launch_command(CLI::App& app) {
       "other options go to `dunet train`");
   auto options = std::make_shared<launcher::LaunchOptions>();
   cmd->add_option("-n,--processes", options->processes,
-                  "Processes (default: one per GPU, else one per core)");
+                  "Processes (default: one per GPU, else one per core)")
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--mpirun", options->mpirun, "The MPI launcher")->capture_default_str();
   cmd->allow_extras();
   cmd->callback([options, cmd] {

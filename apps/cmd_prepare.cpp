@@ -1,4 +1,4 @@
-// `dunet prepare`: PNG folders (DSB2018 layout, or paired images/masks folders) to shards.
+// `dunet prepare`: image folders (DSB2018 layout, or paired images/masks folders) to shards.
 #include <spdlog/spdlog.h>
 
 #include "apps/commands.h"
@@ -9,7 +9,8 @@ namespace dunet::apps {
 
 void add_prepare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "prepare", "Convert a folder of PNG images and masks into train/val HDF5 shards");
+      "prepare",
+      "Convert a folder of images and masks (PNG, TIFF, JPEG) into train/val HDF5 shards");
   auto input = std::make_shared<std::filesystem::path>();
   auto images = std::make_shared<std::filesystem::path>();
   auto masks = std::make_shared<std::filesystem::path>();
@@ -32,7 +33,9 @@ void add_prepare_command(CLI::App& app) {
   cmd->add_option("--channels", options->channels, "3 = RGB, 1 = grey")
       ->capture_default_str()
       ->check(CLI::IsMember(std::vector<int64_t>{1, 3}));
-  cmd->add_option("--threads", options->threads, "PNG decoding threads")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "Image decoding threads")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
   cmd->add_flag("--overwrite", options->overwrite, "Replace shards already in --out");
   cmd->callback([=] {
     DUNET_CHECK(!input->empty() || !images->empty(), Error,

@@ -7,6 +7,10 @@ namespace dunet::apps {
 // --resume auto (EX_TEMPFAIL from sysexits.h).
 inline constexpr int kExitStoppedWithCheckpoint = 75;
 
+// A file could not be written or read (disk full, read-only folder, file gone): free space or
+// fix the path, then rerun; a training run continues with --resume auto (EX_IOERR).
+inline constexpr int kExitCannotWriteOrRead = 74;
+
 struct ExitCode {
   int code;
 };

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const dunet::apps::ExitCode& e) {
     return e.code;
+  } catch (const dunet::IoError& e) {
+    spdlog::error("{}", e.what());
+    dunet::launcher::abort_other_ranks(dunet::apps::kExitCannotWriteOrRead);
+    return dunet::apps::kExitCannotWriteOrRead;
   } catch (const dunet::Error& e) {
     spdlog::error("{}", e.what());
     dunet::launcher::abort_other_ranks(1);  // the other ranks would wait for this one forever

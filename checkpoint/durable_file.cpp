@@ -1,15 +1,17 @@
 #include "checkpoint/durable_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
+#include "core/durable_write.h"
 #include "core/error.h"
 #include "core/hash.h"
 
@@ -37,39 +39,30 @@ void read_in_chunks(const fs::path& path, const std::function<void(const char*, 
 uint64_t legacy_file_checksum(const fs::path& path) {
   uint64_t state = 1469598103934665603ULL;
   read_in_chunks(path, [&state](const char* data, size_t n) {
-    for (size_t i = 0; i < n; ++i)
+    for (size_t i = 0; i < n; ++i) {
       state = (state ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
+    }
   });
   return state;
 }
 
-void sync_path(const fs::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) throw std::runtime_error("open for fsync: " + std::string(std::strerror(errno)));
-  const int rc = ::fsync(fd);
-  const int saved_errno = errno;
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error("fsync: " + std::string(std::strerror(saved_errno)));
-}
-
 fs::path sum_path(const fs::path& file) { return file.string() + ".sum"; }
+
+std::optional<uintmax_t> parse_size(const std::string& text) {
+  uintmax_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || stop != end || text.empty()) return std::nullopt;
+  return value;
+}
 
 }  // namespace
 
 void write_durably(const fs::path& target, const std::function<void(const fs::path&)>& write) {
-  const fs::path temp = target.string() + ".tmp";
   try {
-    fs::create_directories(target.parent_path());
-    write(temp);
-    sync_path(temp, false);
-    fs::rename(temp, target);
-    sync_path(target.parent_path(), true);
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw CheckpointError("cannot write '" + target.string() + "': " + e.what() +
-                          " (is the disk full or the folder read-only?); earlier checkpoints "
-                          "are untouched");
+    dunet::write_durably(target, write);
+  } catch (const IoError& e) {
+    throw IoError(std::string(e.what()) + "; earlier checkpoints are untouched");
   }
 }
 
@@ -84,32 +77,39 @@ void write_checksum(const fs::path& file, const std::string& extra_lines) {
   text << "bytes=" << fs::file_size(file) << "\n"
        << kChecksumKey << std::hex << file_checksum(file) << std::dec << "\n"
        << extra_lines;
-  write_durably(sum_path(file), [&text](const fs::path& temp) {
-    std::ofstream out(temp);
-    out << text.str();
-    out.close();
-    if (!out) throw std::runtime_error("write failed");
-  });
+  const std::string bytes = text.str();
+  write_durably(sum_path(file), [&bytes](const fs::path& temp) { write_bytes(temp, bytes); });
 }
 
 Verification verify_checksum(const fs::path& file) {
   std::ifstream in(sum_path(file));
   if (!in) return {false, "no checksum file '" + sum_path(file).string() + "'"};
-  uintmax_t bytes = 0;
+  std::optional<uintmax_t> bytes;
   std::string checksum, legacy_checksum, line;
-  while (std::getline(in, line)) {
-    if (line.rfind("bytes=", 0) == 0) bytes = std::stoull(line.substr(6));
+  const auto malformed = [&file](const std::string& what) {
+    return Verification{false, "checksum file '" + sum_path(file).string() + "' is malformed (" +
+                                   what + "); delete it to load the file unverified"};
+  };
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.rfind("bytes=", 0) == 0) {
+      bytes = parse_size(line.substr(6));
+      if (!bytes) return malformed("line " + std::to_string(number) + ": '" + line + "'");
+    }
     if (line.rfind(kChecksumKey, 0) == 0) checksum = line.substr(kChecksumKey.size());
     if (line.rfind(kLegacyChecksumKey, 0) == 0) {
       legacy_checksum = line.substr(kLegacyChecksumKey.size());
     }
   }
+  if (!bytes) return malformed("no bytes= line");
+  if (checksum.empty() && legacy_checksum.empty()) {
+    return malformed("no " + std::string(kChecksumKey) + " line");
+  }
   std::error_code ec;
   const uintmax_t actual = fs::file_size(file, ec);
   if (ec) return {false, "missing"};
-  if (actual != bytes) {
+  if (actual != *bytes) {
     return {false, "truncated or changed: " + std::to_string(actual) + " bytes, expected " +
-                       std::to_string(bytes)};
+                       std::to_string(*bytes)};
   }
   std::ostringstream hex;
   hex << std::hex << (checksum.empty() ? legacy_file_checksum(file) : file_checksum(file));
@@ -117,6 +117,19 @@ Verification verify_checksum(const fs::path& file) {
     return {false, "checksum mismatch (the file is corrupted)"};
   }
   return {true, ""};
+}
+
+void require_intact(const fs::path& file) {
+  if (!fs::exists(sum_path(file))) {
+    DUNET_CHECK(fs::is_regular_file(file), CheckpointError, "no checkpoint file '", file.string(),
+                "'");
+    spdlog::warn("'{}' has no checksum file '{}': loading it unverified", file.string(),
+                 sum_path(file).string());
+    return;
+  }
+  const Verification check = verify_checksum(file);
+  DUNET_CHECK(check.ok, CheckpointError, "checkpoint '", file.string(),
+              "' is damaged: ", check.problem);
 }
 
 }  // namespace dunet::checkpoint

@@ -10,8 +10,8 @@
 
 namespace dunet::checkpoint {
 
-// Calls write(temp) and makes the result `target` atomically and durably. On any failure the
-// temp file is removed, `target` is untouched, and CheckpointError says what failed.
+// core/durable_write.h's write_durably for checkpoints: on failure, IoError names the file,
+// the cause, and that earlier checkpoints are untouched.
 void write_durably(const std::filesystem::path& target,
                    const std::function<void(const std::filesystem::path& temp)>& write);
 
@@ -26,7 +26,13 @@ struct Verification {
   std::string problem;  // empty when ok
 };
 
-// Compares `file` with its "<file>.sum".
+// Compares `file` with its "<file>.sum". A sidecar that is missing, unreadable or malformed is
+// a failed verification that says so (never an exception).
 Verification verify_checksum(const std::filesystem::path& file);
+
+// The rule of every reader of weights (`infer`, `train --resume PATH`): throws CheckpointError
+// naming the file and the problem when its sidecar disagrees or is malformed; a file without a
+// sidecar (an export, or one written by hand) loads with a warning that it is unverified.
+void require_intact(const std::filesystem::path& file);
 
 }  // namespace dunet::checkpoint

@@ -2,10 +2,13 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string_view>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "checkpoint/durable_file.h"
+#include "core/durable_write.h"
 #include "core/error.h"
 
 namespace dunet::checkpoint {
@@ -140,7 +143,16 @@ void save_checkpoint(const fs::path& path, model::UNet& model, torch::optim::Opt
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  write_durably(path, [&archive](const fs::path& temp) { archive.save_to(temp.string()); });
+  // Serialised in memory first, so that a failing disk is met by our own writes (which name
+  // the cause) and never inside LibTorch's zip writer (whose destructor may then abort).
+  std::vector<char> bytes;
+  archive.save_to([&bytes](const void* data, size_t n) {
+    bytes.insert(bytes.end(), static_cast<const char*>(data), static_cast<const char*>(data) + n);
+    return n;
+  });
+  write_durably(path, [&bytes](const fs::path& temp) {
+    write_bytes(temp, std::string_view(bytes.data(), bytes.size()));
+  });
   write_checksum(path, "format_version=" + std::to_string(meta.version) +
                            "\nglobal_step=" + std::to_string(meta.global_step) +
                            "\nworld_size=" + std::to_string(meta.world_size) + "\n");
@@ -182,6 +194,17 @@ CheckpointMeta load_checkpoint(const fs::path& path, model::UNet& model,
 CheckpointStore::CheckpointStore(fs::path dir, int64_t keep_last)
     : dir_(std::move(dir)), keep_last_(keep_last) {}
 
+void CheckpointStore::remove_leftover_temp_files() const {
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) return;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() != ".tmp" || !entry.is_regular_file()) continue;
+    spdlog::warn("removing '{}', left by a checkpoint write that did not finish",
+                 entry.path().string());
+    fs::remove(entry.path(), ec);
+  }
+}
+
 fs::path CheckpointStore::path_for_step(int64_t global_step) const {
   char name[32];
   std::snprintf(name, sizeof(name), "step-%09lld.pt", static_cast<long long>(global_step));
@@ -190,6 +213,7 @@ fs::path CheckpointStore::path_for_step(int64_t global_step) const {
 
 fs::path CheckpointStore::save(model::UNet& model, torch::optim::Optimizer& optimizer,
                                const CheckpointMeta& meta, bool is_best) {
+  remove_leftover_temp_files();
   const fs::path path = path_for_step(meta.global_step);
   save_checkpoint(path, model, &optimizer, meta);
   if (is_best) {
@@ -198,12 +222,9 @@ fs::path CheckpointStore::save(model::UNet& model, torch::optim::Optimizer& opti
     });
     write_checksum(best_path());
   }
-  write_durably(dir_ / kLatestMarker, [&path](const fs::path& temp) {
-    std::ofstream out(temp);
-    out << path.filename().string() << "\n";
-    out.close();
-    if (!out) throw std::runtime_error("write failed");
-  });
+  const std::string marker = path.filename().string() + "\n";
+  write_durably(dir_ / kLatestMarker,
+                [&marker](const fs::path& temp) { write_bytes(temp, marker); });
   rotate(path);
   return path;
 }

@@ -74,6 +74,8 @@ class CheckpointStore {
 
  private:
   void rotate(const std::filesystem::path& keep);
+  // "*.tmp" of writes that were killed: never finished files, and they may fill the disk.
+  void remove_leftover_temp_files() const;
 
   std::filesystem::path dir_;
   int64_t keep_last_;

@@ -284,6 +284,8 @@ RunConfig load_config_text(std::string_view toml_text, const std::string& source
 
 RunConfig load_config_file(const std::filesystem::path& path,
                            const std::vector<std::string>& overrides) {
+  DUNET_CHECK(!std::filesystem::is_directory(path), ConfigError, "config file '", path.string(),
+              "' is a folder; expected a TOML file");
   std::ifstream in(path, std::ios::binary);
   DUNET_CHECK(in.good(), ConfigError, "cannot open config file '", path.string(),
               "': ", std::filesystem::exists(path) ? "not readable" : "no such file");

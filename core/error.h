@@ -37,6 +37,13 @@ class CheckpointError : public Error {
   using Error::Error;
 };
 
+// A file that cannot be written or read: the disk is full, the folder read-only, the file
+// gone. The message names the path and the system's cause.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 template <typename... Parts>
 std::string concat(const Parts&... parts) {

@@ -1,9 +1,13 @@
 #include "data/image_io.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <initializer_list>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/durable_write.h"
 #include "core/error.h"
 
 namespace dunet::data {
@@ -12,29 +16,49 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has_png_signature(const fs::path& path) {
-  static constexpr unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+enum class Format { kPng, kTiff, kJpeg, kOther };
+
+// By content, not by name: the first bytes of each format's files.
+Format sniff_format(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   unsigned char head[8] = {};
   in.read(reinterpret_cast<char*>(head), sizeof(head));
-  return in.gcount() == 8 && std::equal(head, head + 8, kSignature);
+  const auto starts = [&head, n = in.gcount()](std::initializer_list<unsigned char> magic) {
+    return n >= static_cast<std::streamsize>(magic.size()) &&
+           std::equal(magic.begin(), magic.end(), head);
+  };
+  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})) return Format::kPng;
+  if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) return Format::kTiff;
+  if (starts({0xff, 0xd8, 0xff})) return Format::kJpeg;
+  return Format::kOther;
 }
 
-// Decodes any PNG as it is stored (depth and channels unchanged), or throws a DataError.
-cv::Mat decode(const fs::path& path, const char* what) {
+// Decodes a PNG, TIFF or JPEG as it is stored (depth and channels unchanged), 16-bit scaled
+// to 8, or throws a DataError naming the file.
+cv::Mat decode(const fs::path& path, const char* what, Format* format_out = nullptr) {
   std::error_code ec;
   DUNET_CHECK(fs::is_regular_file(path, ec), DataError, what, " '", path.string(),
               "' does not exist or is not a file");
   const auto num_bytes = fs::file_size(path, ec);
   DUNET_CHECK(!ec && num_bytes > 0, DataError, what, " '", path.string(),
-              "' is empty (0 bytes); expected a PNG file");
-  DUNET_CHECK(has_png_signature(path), DataError, what, " '", path.string(),
-              "' is not a PNG file (no PNG signature in its first 8 bytes)");
-  cv::Mat mat = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+              "' is empty (0 bytes); expected a ", kImageFormats, " file");
+  const Format format = sniff_format(path);
+  DUNET_CHECK(format != Format::kOther, DataError, what, " '", path.string(), "' is not a ",
+              kImageFormats, " file (none of their signatures in its first bytes)");
+  if (format_out != nullptr) *format_out = format;
+  const char* name = format == Format::kPng ? "PNG" : format == Format::kTiff ? "TIFF" : "JPEG";
+  cv::Mat mat;
+  try {
+    mat = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw DataError(std::string(what) + " '" + path.string() + "' could not be decoded as " + name +
+                    ": " + e.what());
+  }
   DUNET_CHECK(!mat.empty(), DataError, what, " '", path.string(), "' (", num_bytes,
-              " bytes) could not be decoded: the PNG is truncated or corrupt");
+              " bytes) could not be decoded: the ", name, " is truncated or corrupt");
   DUNET_CHECK(mat.depth() == CV_8U || mat.depth() == CV_16U, DataError, what, " '", path.string(),
-              "' has an unsupported sample type; expected 8- or 16-bit PNG");
+              "' has ", cv::depthToString(mat.depth()), " samples; expected 8- or 16-bit ",
+              "integers");
   if (mat.depth() == CV_16U) {
     cv::Mat eight;
     mat.convertTo(eight, CV_8U, 1.0 / 257.0);
@@ -83,7 +107,8 @@ Image read_image(const fs::path& path, int64_t channels) {
 }
 
 Image read_mask(const fs::path& path) {
-  const cv::Mat raw = decode(path, "mask");
+  Format format = Format::kOther;
+  const cv::Mat raw = decode(path, "mask", &format);
   cv::Mat grey;
   if (raw.channels() == 1) {
     grey = raw;
@@ -92,8 +117,10 @@ Image read_mask(const fs::path& path) {
                 "' has ", raw.channels(), " channels; expected a 1-channel mask");
     cv::cvtColor(raw, grey, raw.channels() == 3 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGRA2GRAY);
   }
+  // Lossless masks: any non-zero value is foreground (0/255, 0/1 or instance ids). JPEG's
+  // compression noise is not, so there a pixel must be more than half on.
   cv::Mat binary;
-  cv::threshold(grey, binary, 0, 1, cv::THRESH_BINARY);
+  cv::threshold(grey, binary, format == Format::kJpeg ? 127 : 0, 1, cv::THRESH_BINARY);
   Image mask = from_mat(binary);
   return mask;
 }
@@ -102,7 +129,6 @@ void write_png(const fs::path& path, const Image& image) {
   DUNET_ASSERT(image.channels == 1 || image.channels == 3 || image.channels == 4);
   DUNET_ASSERT(static_cast<int64_t>(image.pixels.size()) ==
                image.height * image.width * image.channels);
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
   cv::Mat mat = to_mat(image);
   cv::Mat bgr;
   if (image.channels == 3) {
@@ -112,14 +138,24 @@ void write_png(const fs::path& path, const Image& image) {
   } else {
     bgr = mat;
   }
-  bool written = false;
+  // Encoded in memory, then written whole or not at all: a failed write leaves an earlier
+  // file at `path` as it was.
+  std::vector<uchar> png;
+  bool encoded = false;
   try {
-    written = cv::imwrite(path.string(), bgr);
+    encoded = cv::imencode(".png", bgr, png);
   } catch (const cv::Exception& e) {
-    throw DataError("cannot write PNG '" + path.string() + "': " + e.what());
+    throw DataError("cannot encode PNG '" + path.string() + "': " + e.what());
   }
-  DUNET_CHECK(written, DataError, "cannot write PNG '", path.string(),
-              "': check that the folder is writable");
+  DUNET_CHECK(encoded, DataError, "cannot encode PNG '", path.string(), "'");
+  write_file_durably(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+}
+
+bool has_image_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
 }
 
 Image make_overlay(const Image& input, const Image& mask01) {

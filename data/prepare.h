@@ -1,4 +1,5 @@
-// `dunet prepare`: converts a folder of PNG samples into train and validation HDF5 shards.
+// `dunet prepare`: converts a folder of image samples (PNG, TIFF, JPEG) into train and
+// validation HDF5 shards.
 // The split is deterministic (seeded) and recorded in every shard; statistics for
 // normalisation are computed over the training pixels and stored in every shard.
 #pragma once
@@ -18,7 +19,7 @@ struct PrepareOptions {
   double val_fraction = 0.1;  // 0 = everything trains, 1 = everything validates
   int64_t seed = 0;           // split seed
   int64_t channels = 3;       // 3 = RGB, 1 = grey
-  int64_t threads = 2;        // PNG decoding in parallel
+  int64_t threads = 2;        // image decoding in parallel
   bool overwrite = false;     // replace shards already in out_dir
   std::string source;         // recorded in the shards
   std::function<void(int64_t done, int64_t total)> progress;  // optional

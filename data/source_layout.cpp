@@ -1,6 +1,7 @@
 #include "data/source_layout.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/error.h"
 #include "data/image_io.h"
@@ -11,23 +12,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_png(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  return ext == ".png";
-}
-
 bool is_hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
 
-std::vector<fs::path> sorted_pngs(const fs::path& dir) {
+// The image files of `dir`, sorted. Any other visible file is refused by name: a mask that
+// is silently skipped would train its nuclei as background.
+std::vector<fs::path> sorted_images(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && is_png(entry.path()) && !is_hidden(entry.path())) {
-      files.push_back(entry.path());
-    }
+    if (is_hidden(entry.path()) || entry.is_directory()) continue;
+    DUNET_CHECK(has_image_extension(entry.path()), DataError, "'", entry.path().string(),
+                "' is not a ", kImageFormats,
+                " file (by its name); dunet reads only those: ", "convert it, or move it out of '",
+                dir.string(), "'");
+    files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+// images/<id>.<ext> for the first image extension that exists.
+std::optional<fs::path> named_image(const fs::path& images_dir, const std::string& id) {
+  for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg"}) {
+    if (fs::exists(images_dir / (id + ext))) return images_dir / (id + ext);
+  }
+  return std::nullopt;
 }
 
 void check_folder(const fs::path& dir, const char* what) {
@@ -55,21 +63,20 @@ std::vector<SourceSample> scan_dsb_layout(const fs::path& root) {
     const fs::path images_dir = dir / "images";
     DUNET_CHECK(fs::is_directory(images_dir), DataError, "sample folder '", dir.string(),
                 "' has no images/ folder; expected ", (images_dir / (s.id + ".png")).string());
-    const fs::path named = images_dir / (s.id + ".png");
-    if (fs::exists(named)) {
-      s.image = named;
+    if (const auto named = named_image(images_dir, s.id)) {
+      s.image = *named;
     } else {
-      const auto pngs = sorted_pngs(images_dir);
-      DUNET_CHECK(pngs.size() == 1, DataError, "sample folder '", dir.string(),
-                  "': expected image ", named.string(), " (found ", pngs.size(),
-                  " PNG files in images/)");
-      s.image = pngs.front();
+      const auto images = sorted_images(images_dir);
+      DUNET_CHECK(images.size() == 1, DataError, "sample folder '", dir.string(),
+                  "': expected image ", (images_dir / (s.id + ".png")).string(), " (found ",
+                  images.size(), " image files in images/)");
+      s.image = images.front();
     }
     const fs::path masks_dir = dir / "masks";
     DUNET_CHECK(fs::is_directory(masks_dir), DataError, "sample '", s.id,
                 "' has no masks folder ('", masks_dir.string(),
-                "'); every training sample needs its per-nucleus mask PNGs");
-    s.masks = sorted_pngs(masks_dir);
+                "'); every training sample needs its per-nucleus masks");
+    s.masks = sorted_images(masks_dir);
     samples.push_back(std::move(s));
   }
   return samples;
@@ -79,14 +86,18 @@ std::vector<SourceSample> scan_paired_layout(const fs::path& images_dir,
                                              const fs::path& masks_dir) {
   check_folder(images_dir, "images");
   check_folder(masks_dir, "masks");
-  const auto images = sorted_pngs(images_dir);
-  DUNET_CHECK(!images.empty(), DataError, "images folder '", images_dir.string(),
-              "' holds no PNG files");
+  const auto images = sorted_images(images_dir);
+  DUNET_CHECK(!images.empty(), DataError, "images folder '", images_dir.string(), "' holds no ",
+              kImageFormats, " files");
   std::vector<SourceSample> samples;
   for (const auto& image : images) {
-    const fs::path mask = masks_dir / image.filename();
+    // The same name, in any image format (an image.tif may have its mask as image.png).
+    fs::path mask = masks_dir / image.filename();
+    if (!fs::exists(mask)) {
+      if (const auto other = named_image(masks_dir, image.stem().string())) mask = *other;
+    }
     DUNET_CHECK(fs::exists(mask), DataError, "image '", image.string(), "' has no mask: expected '",
-                mask.string(), "' (same file name)");
+                (masks_dir / image.filename()).string(), "' (same file name)");
     samples.push_back({image.stem().string(), image, {mask}});
   }
   return samples;

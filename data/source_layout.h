@@ -1,5 +1,6 @@
 // Finds the samples of an input folder: the DSB2018 layout (<id>/images/<id>.png with
-// <id>/masks/*.png) or a generic pair of folders (images/x.png with masks/x.png).
+// <id>/masks/*.png) or a generic pair of folders (images/x.png with masks/x.png); every image
+// and mask may be PNG, TIFF or JPEG (data/image_io.h).
 #pragma once
 
 #include <filesystem>

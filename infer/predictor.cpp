@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "checkpoint/durable_file.h"
 #include "checkpoint/format.h"
 #include "infer/image_tensor.h"
 #include "infer/tiled_prediction.h"
@@ -29,6 +30,7 @@ Predictor::Predictor(const std::filesystem::path& checkpoint, int64_t threads,
   kernels::set_compute_threads(threads > 0 ? static_cast<int>(threads)
                                            : static_cast<int>(std::thread::hardware_concurrency()));
   impl_->numerics = kernels::apply_numerics(numerics);
+  checkpoint::require_intact(checkpoint);  // as `train --resume` does: no damaged weights
   impl_->meta = read_checkpoint_meta(checkpoint);
   impl_->model = model::UNet(impl_->meta.model);
   load_checkpoint(checkpoint, impl_->model, nullptr);

@@ -38,7 +38,7 @@ std::string where(const CollectiveStatus& status) {
 
 std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& operation,
                            const std::vector<CollectiveStatus>& others) {
-  if (others.empty()) return "the other ranks cannot be asked (MPI without MPI_THREAD_MULTIPLE)";
+  if (others.empty()) return "the other ranks could not be asked";
   std::vector<std::string> holding, waiting;
   for (const CollectiveStatus& other : others) {
     if (other.rank == my_rank) continue;
@@ -69,7 +69,7 @@ std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& op
 
 CollectiveWatchdog::CollectiveWatchdog(const MpiWorld& world, double timeout_s)
     : rank_(world.rank()), size_(world.size()), timeout_s_(timeout_s) {
-  if (world.thread_multiple()) DUNET_MPI_CHECK(MPI_Comm_dup(world.comm(), &roll_call_comm_));
+  DUNET_MPI_CHECK(MPI_Comm_dup(world.comm(), &roll_call_comm_));  // MPI_THREAD_MULTIPLE: always
   thread_ = std::thread([this] { watch(); });
 }
 

@@ -37,8 +37,8 @@ std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& op
 
 class CollectiveWatchdog {
  public:
-  // The roll call needs MPI_THREAD_MULTIPLE (it runs on the watchdog thread); without it the
-  // watchdog still times out and aborts, naming only its own operation.
+  // The roll call runs on the watchdog thread, over its own duplicate of the world
+  // communicator (MpiWorld guarantees MPI_THREAD_MULTIPLE).
   CollectiveWatchdog(const MpiWorld& world, double timeout_s);
   ~CollectiveWatchdog();
   CollectiveWatchdog(const CollectiveWatchdog&) = delete;

@@ -46,9 +46,12 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   DUNET_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &thread_level_));
   // Errors come back as codes, which DUNET_MPI_CHECK turns into exceptions with context.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  DUNET_CHECK(thread_level_ >= MPI_THREAD_SERIALIZED, CommError, "MPI provides thread level ",
-              thread_level_,
-              "; dunet needs MPI_THREAD_SERIALIZED or better (OpenMPI: built with threads)");
+  // The reducer's communication thread, sync BatchNorm on the training thread and the
+  // watchdog's roll call may all be in MPI at once: SERIALIZED would not be enough.
+  DUNET_CHECK(thread_level_ == MPI_THREAD_MULTIPLE, CommError, "MPI provides thread level ",
+              thread_level_, " but dunet needs MPI_THREAD_MULTIPLE (", MPI_THREAD_MULTIPLE,
+              "): its threads call MPI at the same time; use an MPI built with thread support "
+              "(Debian's OpenMPI is)");
   world_ = MPI_COMM_WORLD;
   DUNET_MPI_CHECK(MPI_Comm_rank(world_, &rank_));
   DUNET_MPI_CHECK(MPI_Comm_size(world_, &size_));

@@ -13,7 +13,7 @@ namespace dunet::launcher {
 class MpiWorld {
  public:
   // Initialises MPI with MPI_THREAD_MULTIPLE (the gradient reducer all-reduces from a
-  // communication thread); throws CommError when MPI cannot give at least SERIALIZED.
+  // communication thread while the training thread may, too); throws CommError otherwise.
   MpiWorld(int* argc, char*** argv);
   ~MpiWorld();  // MPI_Finalize
   MpiWorld(const MpiWorld&) = delete;
@@ -23,7 +23,6 @@ class MpiWorld {
   int size() const { return size_; }
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
-  bool thread_multiple() const { return thread_level_ == MPI_THREAD_MULTIPLE; }
   MPI_Comm comm() const { return world_; }
 
   // True when this process was started by an MPI launcher (mpirun, srun with PMIx, ...).

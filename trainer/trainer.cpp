@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <thread>
 
 #include "checkpoint/format.h"
 #include "checkpoint/state_digest.h"
+#include "core/durable_write.h"
 #include "core/error.h"
 #include "core/memory_usage.h"
 #include "core/progress.h"
@@ -33,6 +36,13 @@ using checkpoint::CheckpointStore;
 using checkpoint::state_digest;
 
 namespace {
+
+// The file's bytes, or nullopt when it cannot be read.
+std::optional<std::string> read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 // Never zero, so that rates computed from it stay finite.
 double seconds_since(Clock::time_point start) {
@@ -135,12 +145,15 @@ void Trainer::set_loss_hook_for_testing(LossHookForTesting hook) {
 FitResult Trainer::fit(const FitOptions& options) {
   Impl& s = *impl_;
   const fs::path out(s.config.run.output_dir);
-  if (s.comm.is_root()) {
-    fs::create_directories(out);
-    std::ofstream(out / "config.toml") << s.resolved_toml;
-  }
   s.options = options;
   s.resume(options.resume);
+  // Only a run that starts writes its config: a refused one leaves the folder as it was.
+  if (s.comm.is_root()) {
+    // Unchanged on a plain resume: then nothing is written, even on a full disk.
+    if (read_text_file(out / "config.toml") != s.resolved_toml) {
+      write_file_durably(out / "config.toml", s.resolved_toml);
+    }
+  }
   const auto global_batch = s.config.train.batch_size * s.comm.size();
   // A mid-epoch checkpoint records samples consumed; map that to this world's steps.
   int64_t first_step = s.state.samples_in_epoch / global_batch;

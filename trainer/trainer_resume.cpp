@@ -14,8 +14,6 @@ namespace dunet::trainer {
 namespace fs = std::filesystem;
 using checkpoint::CheckpointMeta;
 using checkpoint::load_checkpoint;
-using checkpoint::Verification;
-using checkpoint::verify_checksum;
 
 void Trainer::Impl::resume(const std::string& mode) {
   std::optional<fs::path> from;
@@ -29,9 +27,7 @@ void Trainer::Impl::resume(const std::string& mode) {
                 store.dir().string(), "' (all are damaged, see the warnings above)");
   } else {
     from = fs::path(mode);
-    const Verification check = verify_checksum(*from);
-    DUNET_CHECK(check.ok || !fs::exists(fs::path(mode + ".sum")), CheckpointError, "checkpoint '",
-                mode, "' is damaged: ", check.problem);
+    checkpoint::require_intact(*from);
   }
   if (from) {
     const CheckpointMeta saved = load_checkpoint(*from, model, optimizer.get());

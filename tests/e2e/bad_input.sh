@@ -45,4 +45,63 @@ expect_failure "overwrite with a broken sample" "is empty (0 bytes)" \
 echo "not a checkpoint" > fake.pt
 expect_failure "infer with a non-checkpoint" "'fake.pt' is not a dunet checkpoint" \
   "$DUNET" infer --model fake.pt --image "png/$first/images/$first.png" --out m.png
+# ---- Checkpoints are verified by every reader; outputs are never inputs ----
+printf '[data]\ntrain = ["shards/train-*.h5"]\nval = ["shards/val-*.h5"]\npatch_size = 32\n[model]\nbase_channels = 4\ndepth = 2\n[train]\nepochs = 1\nbatch_size = 2\nthreads = 1\n[run]\noutput_dir = "run"\n' > tiny.toml
+"$DUNET" train --config tiny.toml > train.log 2>&1 || fail "tiny training: $(tail -3 train.log)"
+ckpt=$(ls run/checkpoints/step-*.pt | head -1)
+image="png/$first/images/$first.png"
+"$DUNET" infer --model "$ckpt" --image "$image" --out good.png > infer.log 2>&1 ||
+  fail "infer: $(tail -3 infer.log)"
+expect_refusal "--config is a folder" 1 "config file 'run' is a folder; expected a TOML file" \
+  "$DUNET" train --config run
+expect_refusal "refused train keeps the run's config.toml" 1 "already holds checkpoints" \
+  "$DUNET" train --config tiny.toml --resume never --set train.epochs=2
+expect_refusal "infer --out is the input" 1 "is the input file; choose another --out" \
+  "$DUNET" infer --model "$ckpt" --image "$image" --out "$image"
+expect_refusal "infer --overlay is the input" 1 "is the input file; choose another --overlay" \
+  "$DUNET" infer --model "$ckpt" --image "$image" --out m2.png --overlay "./$image"
+expect_refusal "infer --out is --overlay" 1 "is --out too" \
+  "$DUNET" infer --model "$ckpt" --image "$image" --out m3.png --overlay m3.png
+expect_refusal "infer --out is the checkpoint" 1 "must not be the checkpoint" \
+  "$DUNET" infer --model "$ckpt" --image "$image" --out "$ckpt"
+expect_refusal "infer folder --out is the input folder" 1 "is the input folder" \
+  "$DUNET" infer --model "$ckpt" --image "png/$first/images" --out "png/$first/images/"
+cp "$ckpt" flipped.pt && cp "$ckpt.sum" flipped.pt.sum
+printf '\x5a' | dd of=flipped.pt bs=1 seek=$(( $(stat -c %s flipped.pt) / 2 )) conv=notrunc 2>/dev/null
+if cmp -s "$ckpt" flipped.pt; then printf '\xa5' | dd of=flipped.pt bs=1 seek=$(( $(stat -c %s flipped.pt) / 2 )) conv=notrunc 2>/dev/null; fi
+expect_refusal "infer with a flipped byte in the checkpoint" 1 "checkpoint 'flipped.pt' is damaged: checksum mismatch" \
+  "$DUNET" infer --model flipped.pt --image "$image" --out good.png
+expect_refusal "train --resume with a flipped byte" 1 "checkpoint 'flipped.pt' is damaged" \
+  "$DUNET" train --config tiny.toml --resume flipped.pt --set run.output_dir='"run2"'
+cp "$ckpt" malformed.pt && printf 'bytes=oops\n' > malformed.pt.sum
+expect_refusal "malformed checksum file" 1 "checksum file 'malformed.pt.sum' is malformed (line 1: 'bytes=oops')" \
+  "$DUNET" infer --model malformed.pt --image "$image" --out good.png
+cp "$ckpt" nosum.pt
+"$DUNET" infer --model nosum.pt --image "$image" --out nosum.png > nosum.log 2>&1 ||
+  fail "a checkpoint without checksum file was refused: $(tail -3 nosum.log)"
+grep -qF "'nosum.pt' has no checksum file 'nosum.pt.sum': loading it unverified" nosum.log ||
+  fail "no warning for a checkpoint without checksum file: $(cat nosum.log)"
+echo "ok: a checkpoint without checksum file loads, with a warning"
+mkdir -p mixed && cp png/*/images/*.png mixed/ && : > mixed/0-broken.png
+set +e
+"$DUNET" infer --model "$ckpt" --image mixed --out mixed_masks > mixed.log 2>&1
+status=$?
+set -e
+[ $status -eq 1 ] || fail "folder infer with a bad image: exit $status, expected 1"
+grep -qF "1 of $(ls mixed | wc -l) images could not be read" mixed.log || fail "no summary: $(tail -3 mixed.log)"
+[ "$(ls mixed_masks | wc -l)" -eq $(( $(ls mixed | wc -l) - 1 )) ] ||
+  fail "folder infer stopped at the bad image: $(ls mixed_masks)"
+echo "ok: folder infer goes on past a bad image and names it"
+
+# ---- Every numeric option has a range; a stray file in a masks folder is named ----
+expect_refusal "launch -n 0" 105 "--processes: Value 0 not in range" "$DUNET" launch -n 0 --config tiny.toml
+expect_refusal "synth of an absurd size" 1 "each side must be between 8 and 8192 pixels" \
+  "$DUNET" synth --out huge --size 100000x100000
+expect_refusal "infer --threads 100000" 105 "--threads: Value 100000 not in range" \
+  "$DUNET" infer --model "$ckpt" --image "$image" --out t.png --threads 100000
+expect_refusal "prepare --threads 0" 105 "--threads: Value 0 not in range" \
+  "$DUNET" prepare --input png --out out3 --threads 0
+cp -r png stray && echo "notes" > "stray/$first/masks/README.txt"
+expect_refusal "a stray file among the masks" 1 "stray/$first/masks/README.txt' is not a PNG, TIFF or JPEG file" \
+  "$DUNET" prepare --input stray --out out4
 echo "bad input: all checks passed"

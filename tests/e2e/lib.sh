@@ -30,6 +30,25 @@ expect_failure() {
   echo "ok: $what -> $(grep -F -- "$message" <<<"$out" | head -1 | cut -c1-160)"
 }
 
+# expect_refusal "what" CODE "expected message part" command... : like expect_failure, with the
+# exact exit status, and every file below the current folder unchanged by the command (an
+# md5 of each before and after; logs, which a refused run appends to, aside).
+snapshot() { find . -type f ! -name '*.log' -print0 | sort -z | xargs -0 -r md5sum; }
+expect_refusal() {
+  local what=$1 code=$2 message=$3 out status before
+  shift 3
+  before=$(snapshot)
+  set +e
+  out=$("$@" 2>&1)
+  status=$?
+  set -e
+  [ "$status" -eq "$code" ] || fail "$what: exit status $status, expected $code; output: $out"
+  grep -qF -- "$message" <<<"$out" || fail "$what: expected '$message' in: $out"
+  [ "$(snapshot)" = "$before" ] ||
+    fail "$what: files changed: $(diff <(echo "$before") <(snapshot) | head -5)"
+  echo "ok: $what -> $(grep -F -- "$message" <<<"$out" | head -1 | cut -c1-160)"
+}
+
 # mpi_test_setup DUNET MPIEXEC: sets DUNET, MPIEXEC and loopback-only MPI settings, and moves
 # into a scratch folder WORK that is removed (with any process still using it) on exit.
 mpi_test_setup() {

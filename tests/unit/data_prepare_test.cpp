@@ -180,7 +180,9 @@ TEST(PrepareErrors, BrokenImagesAreNamed) {
             }).find("image '" + image.string() + "' is empty (0 bytes)"),
             std::string::npos);
   testing::write_bytes(image, "this is a text file, not a picture");
-  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); }).find("is not a PNG file"),
+  EXPECT_NE(data_error([&] {
+              load_source_sample(samples[0], 3);
+            }).find("is not a PNG, TIFF or JPEG file"),
             std::string::npos);
   testing::write_bytes(image, good.substr(0, good.size() / 2));
   EXPECT_NE(data_error([&] {
@@ -213,6 +215,71 @@ TEST(Prepare, SixteenBitImagesAndNonBinaryMasksAreConverted) {
   EXPECT_EQ(s.mask[0], 1);
   EXPECT_EQ(s.mask[6], 1);
   EXPECT_EQ(s.mask[19], 1);
+}
+
+// Microscopy data comes as TIFF, often 16-bit, and as JPEG: images and masks in any of them
+// are read by content; a mask is never skipped for its format.
+TEST(Prepare, TiffAndJpegImagesAndMasksAreRead) {
+  TempDir tmp;
+  const fs::path dir = tmp / "in" / "t16";
+  fs::create_directories(dir / "images");
+  fs::create_directories(dir / "masks");
+  cv::Mat wide(6, 8, CV_16UC1);
+  for (int i = 0; i < 48; ++i) wide.at<uint16_t>(i / 8, i % 8) = static_cast<uint16_t>(i * 1000);
+  ASSERT_TRUE(cv::imwrite((dir / "images" / "t16.tif").string(), wide));
+  cv::Mat first = cv::Mat::zeros(6, 8, CV_16UC1), second = cv::Mat::zeros(6, 8, CV_8UC1);
+  first.at<uint16_t>(0, 0) = 65535;         // a 16-bit TIFF mask
+  second(cv::Rect(4, 2, 4, 4)).setTo(255);  // a JPEG mask: a block survives compression
+  ASSERT_TRUE(cv::imwrite((dir / "masks" / "a.tiff").string(), first));
+  ASSERT_TRUE(cv::imwrite((dir / "masks" / "b.jpg").string(), second));
+  const auto sources = scan_dsb_layout(tmp / "in");
+  ASSERT_EQ(sources.at(0).masks.size(), 2u);
+  const Sample s = load_source_sample(sources.at(0), 1);
+  EXPECT_EQ(s.image.width, 8);
+  EXPECT_EQ(s.image.pixels[5], static_cast<uint8_t>(std::lround(5000 / 257.0)));
+  EXPECT_EQ(s.image.pixels[47], static_cast<uint8_t>(std::lround(47000 / 257.0)));
+  EXPECT_EQ(s.mask[0], 1);
+  int64_t block = 0;
+  for (int y = 2; y < 6; ++y) {
+    for (int x = 4; x < 8; ++x) block += s.mask[static_cast<size_t>(y * 8 + x)];
+  }
+  EXPECT_EQ(block, 16);
+  EXPECT_EQ(std::count(s.mask.begin(), s.mask.end(), 1), 17);
+
+  // A JPEG image in the paired layout, its mask a PNG of the same stem.
+  cv::Mat colour(6, 8, CV_8UC3, cv::Scalar(40, 80, 120));
+  fs::create_directories(tmp / "images");
+  ASSERT_TRUE(cv::imwrite((tmp / "images" / "c.jpeg").string(), colour));
+  write_png(tmp / "masks" / "c.png", Image{6, 8, 1, std::vector<uint8_t>(48, 255)});
+  const auto paired = scan_paired_layout(tmp / "images", tmp / "masks");
+  ASSERT_EQ(paired.size(), 1u);
+  EXPECT_EQ(paired[0].masks.at(0), tmp / "masks" / "c.png");
+  EXPECT_EQ(load_source_sample(paired[0], 3).image.channels, 3);
+}
+
+TEST(PrepareErrors, FilesOfOtherFormatsAreRefusedByName) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 1);
+  const fs::path stray = tmp / "in" / "known1000" / "masks" / "m9.bmp";
+  testing::write_bytes(stray, "BM not really");
+  EXPECT_NE(data_error([&] {
+              scan_dsb_layout(tmp / "in");
+            }).find("'" + stray.string() + "' is not a PNG, TIFF or JPEG file"),
+            std::string::npos);
+  fs::remove(stray);
+  // Named like an image but holding something else: refused by its content.
+  const fs::path fake = tmp / "in" / "known1000" / "masks" / "m9.tif";
+  testing::write_bytes(fake, "GIF89a....");
+  const auto samples = scan_dsb_layout(tmp / "in");
+  EXPECT_NE(data_error([&] {
+              load_source_sample(samples[0], 3);
+            }).find("mask '" + fake.string() + "' is not a PNG, TIFF or JPEG file"),
+            std::string::npos);
+  // Float samples are not images dunet can scale.
+  cv::Mat floats(4, 4, CV_32FC1, cv::Scalar(0.5));
+  ASSERT_TRUE(cv::imwrite(fake.string(), floats));
+  EXPECT_NE(data_error([&] { load_source_sample(samples[0], 3); }).find("32F samples"),
+            std::string::npos);
 }
 
 TEST(PrepareErrors, MaskOfAnotherSize) {

@@ -161,17 +161,24 @@ TEST(Checkpoint, StoreKeepsTheLastKAndBest) {
   EXPECT_EQ(read_checkpoint_meta(store.best_path()).global_step, 2);
 }
 
-TEST(Checkpoint, DamagedLatestFallsBackToTheNewestIntactOne) {
-  testing::TempDir tmp;
-  model::UNet net(small_model());
-  torch::optim::SGD opt(net->parameters(), 0.1);
-  CheckpointStore store(tmp / "ckpt", 5);
-  CheckpointMeta meta;
-  meta.model = small_model();
-  for (int64_t step = 1; step <= 3; ++step) {
-    meta.global_step = step;
+// A small model's checkpoint store, saving any step.
+struct SmallRun {
+  explicit SmallRun(const fs::path& dir) : store(dir, 5) { meta.model = small_model(); }
+  void save(int64_t global_step) {
+    meta.global_step = global_step;
     store.save(net, opt, meta, false);
   }
+  model::UNet net{small_model()};
+  torch::optim::SGD opt{net->parameters(), 0.1};
+  CheckpointStore store;
+  CheckpointMeta meta;
+};
+
+TEST(Checkpoint, DamagedLatestFallsBackToTheNewestIntactOne) {
+  testing::TempDir tmp;
+  SmallRun run(tmp / "ckpt");
+  for (int64_t step = 1; step <= 3; ++step) run.save(step);
+  const CheckpointStore& store = run.store;
   EXPECT_TRUE(verify_checksum(store.path_for_step(3)).ok);
   EXPECT_EQ(store.latest_valid(), store.path_for_step(3));
 
@@ -220,6 +227,51 @@ TEST(Checkpoint, SidecarsOfTheEarlierFnvFormatStillVerify) {
   EXPECT_EQ(text.find("fnv1a64="), std::string::npos) << text;
 }
 
+// Every reader of weights applies one rule (require_intact); a malformed sidecar is a failed
+// verification that names the sidecar, never a crash, so --resume auto falls back past it.
+TEST(Checkpoint, MalformedOrMissingSidecarsAreNamed) {
+  testing::TempDir tmp;
+  SmallRun run(tmp / "ckpt");
+  for (int64_t step = 1; step <= 2; ++step) run.save(step);
+  const CheckpointStore& store = run.store;
+  const fs::path newest = store.path_for_step(2);
+  const std::string sum = newest.string() + ".sum";
+  EXPECT_NO_THROW(require_intact(newest));
+  std::ofstream(sum) << "bytes=12abc\nxxh3_64=0\n";
+  const Verification bad = verify_checksum(newest);
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.problem.find("checksum file '" + sum + "' is malformed (line 1: 'bytes=12abc')"),
+            std::string::npos)
+      << bad.problem;
+  EXPECT_EQ(store.latest_valid(), store.path_for_step(1));
+  try {
+    require_intact(newest);
+    FAIL() << "a malformed sidecar was accepted";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint '" + newest.string() + "' is damaged"),
+              std::string::npos);
+  }
+  std::ofstream(sum) << "bytes=5\n";
+  EXPECT_NE(verify_checksum(newest).problem.find("no xxh3_64= line"), std::string::npos);
+  // No sidecar at all (an exported file): loads, with a warning.
+  fs::remove(sum);
+  EXPECT_NO_THROW(require_intact(newest));
+  EXPECT_THROW(require_intact(tmp / "absent.pt"), CheckpointError);
+}
+
+// A checkpoint write killed half-way leaves "<file>.tmp": the next save removes it.
+TEST(Checkpoint, LeftoverTempFilesAreRemovedByTheNextSave) {
+  testing::TempDir tmp;
+  SmallRun run(tmp / "ckpt");
+  const CheckpointStore& store = run.store;
+  fs::create_directories(store.dir());
+  const fs::path leftover = store.path_for_step(7).string() + ".tmp";
+  std::ofstream(leftover) << std::string(1000, 'x');
+  run.save(8);
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_TRUE(verify_checksum(store.path_for_step(8)).ok);
+}
+
 TEST(Checkpoint, FailedWriteFailsClearlyAndKeepsEarlierOnes) {
   testing::TempDir tmp;
   model::UNet net(small_model());
@@ -236,7 +288,7 @@ TEST(Checkpoint, FailedWriteFailsClearlyAndKeepsEarlierOnes) {
   try {
     store.save(net, opt, meta, false);
     FAIL() << "the save should have failed";
-  } catch (const CheckpointError& e) {
+  } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("cannot write '" + store.path_for_step(2).string()),
               std::string::npos)
         << e.what();
