@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real SLURM jobs on the local test cluster (slurm/local_cluster.sh, started by CTest):
+# Real SLURM jobs on the private test cluster (slurm/local_cluster.sh, started by CTest):
 # `dunet submit` of a 2-task run completes with a checkpoint and a validation IoU; the same
 # run sent USR1 mid-training checkpoints, requeues itself, resumes and ends with as many steps
 # as the uninterrupted job.
