@@ -103,9 +103,10 @@ run_demo() {
     log "making 96 synthetic nuclei images in demo/png"
     "$dunet" synth --out "$demo/png" --count 96 --size 192x192 --seed 1
   fi
-  if [ -z "$(ls "$demo"/prepared/train-*.h5 2>/dev/null)" ]; then
+  if [ ! -f "$demo/prepared/manifest.json" ]; then  # none yet, or one of an older dunet
     log "preparing HDF5 shards in demo/prepared"
-    "$dunet" prepare --input "$demo/png" --out "$demo/prepared" --shards 2 --val-fraction 0.2
+    "$dunet" prepare --input "$demo/png" --out "$demo/prepared" --shards 2 --val-fraction 0.2 \
+      --overwrite
   fi
   log "training (configs/demo.toml)"
   "$dunet" train --config configs/demo.toml "$@"

@@ -26,12 +26,13 @@ prepare_bench_data() {
   local real=$ROOT/../shared/data/dsb2018/train
   if [ -d "$real" ]; then DATA_SOURCE="DSB2018 stage1_train (670 samples)"
   else DATA_SOURCE="synthetic 256x256 (dunet synth)"; fi
-  [ -z "$(ls "$DATA"/train-*.h5 2>/dev/null)" ] || return 0
+  [ ! -f "$DATA/manifest.json" ] || return 0  # a finished set (older sets have none)
   if [ -d "$real" ]; then
-    "$DUNET" prepare --input "$real" --out "$DATA" --shards 4 --val-fraction 0.1 --seed 0
+    "$DUNET" prepare --input "$real" --out "$DATA" --shards 4 --val-fraction 0.1 --seed 0 --overwrite
   else
-    "$DUNET" synth --out "$DATA/png" --count 128 --size 256x256
-    "$DUNET" prepare --input "$DATA/png" --out "$DATA" --shards 2 --val-fraction 0.1
+    "$DUNET" synth --out "$ROOT/build/bench-png" --count 128 --size 256x256
+    "$DUNET" prepare --input "$ROOT/build/bench-png" --out "$DATA" --shards 2 --val-fraction 0.1 \
+      --overwrite
   fi
 }
 

@@ -66,11 +66,7 @@ void write_durably(const fs::path& target, const std::function<void(const fs::pa
   }
 }
 
-uint64_t file_checksum(const fs::path& path) {
-  Hash64 hash;
-  read_in_chunks(path, [&hash](const char* data, size_t n) { hash.update(data, n); });
-  return hash.digest();
-}
+uint64_t file_checksum(const fs::path& path) { return hash_file(path); }
 
 void write_checksum(const fs::path& file, const std::string& extra_lines) {
   std::ostringstream text;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string_view>
 
@@ -27,6 +28,8 @@ class Hash64 {
 };
 
 uint64_t hash64(const void* data, size_t num_bytes);
+// Of a whole file, read in 1 MiB pieces; IoError when it cannot be read.
+uint64_t hash_file(const std::filesystem::path& path);
 inline uint64_t hash64(std::string_view text) { return hash64(text.data(), text.size()); }
 
 }  // namespace dunet

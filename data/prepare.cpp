@@ -1,13 +1,19 @@
 #include "data/prepare.h"
 
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <random>
 
 #include "core/error.h"
+#include "data/shard_manifest.h"
 #include "data/shard_writer.h"
 
 namespace dunet::data {
@@ -94,17 +100,85 @@ std::vector<fs::path> list_shards(const fs::path& dir, const std::string& split)
   return shards;
 }
 
+namespace {
+
+// The set is written beside its folder and published as a unit: `<parent>/.<name>.staging`.
+fs::path staging_dir_for(const fs::path& out_dir) {
+  const fs::path out = fs::absolute(out_dir).lexically_normal();
+  const fs::path clean = out.filename().empty() ? out.parent_path() : out;
+  return clean.parent_path() / ("." + clean.filename().string() + ".staging");
+}
+
+// What publishing may replace: an absent or empty folder, or one that holds a shard set only.
+void check_replaceable(const fs::path& out_dir) {
+  if (!fs::exists(out_dir)) return;
+  DUNET_CHECK(fs::is_directory(out_dir), DataError, "--out '", out_dir.string(),
+              "' is a file; expected a folder for the shards");
+  for (const auto& entry : fs::directory_iterator(out_dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name == kManifestName || entry.path().extension() == ".h5" ||
+                      entry.path().extension() == ".partial";
+    DUNET_CHECK(ours, DataError, "output folder '", out_dir.string(), "' holds '", name,
+                "', which is not part of a shard set; prepare into an empty or new folder, "
+                "so that replacing the set never takes other files with it");
+  }
+}
+
+// Swaps the finished set in: atomically where a set was (renameat2 RENAME_EXCHANGE), then
+// removes the old one; a crash in between leaves one whole set in place and the other under
+// the staging name, which the next prepare removes.
+void publish(const fs::path& staging, const fs::path& out_dir) {
+  const bool replaces = fs::exists(out_dir) && !fs::is_empty(out_dir);
+  if (!replaces) {
+    if (fs::exists(out_dir)) fs::remove(out_dir);
+    fs::rename(staging, out_dir);
+    return;
+  }
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, out_dir.c_str(), RENAME_EXCHANGE) != 0) {
+    throw IoError("cannot publish the shard set '" + out_dir.string() +
+                  "': " + std::strerror(errno) + "; the set there is unchanged");
+  }
+  std::error_code ignored;
+  fs::remove_all(staging, ignored);  // the old set
+}
+
+PrepareResult prepare_into_staging_and_publish(const std::vector<SourceSample>& samples,
+                                               const PrepareOptions& options);
+
+}  // namespace
+
 PrepareResult prepare_shards(const std::vector<SourceSample>& samples,
                              const PrepareOptions& options) {
+  try {
+    return prepare_into_staging_and_publish(samples, options);
+  } catch (...) {
+    // Nothing of an unfinished set stays behind; a set already in --out was never touched.
+    std::error_code ignored;
+    fs::remove_all(staging_dir_for(options.out_dir), ignored);
+    throw;
+  }
+}
+
+namespace {
+
+PrepareResult prepare_into_staging_and_publish(const std::vector<SourceSample>& samples,
+                                               const PrepareOptions& options) {
   DUNET_CHECK(!samples.empty(), DataError, "no samples to prepare");
   DUNET_CHECK(options.num_shards >= 1, DataError, "--shards must be >= 1");
   DUNET_CHECK(options.val_fraction >= 0 && options.val_fraction <= 1, DataError,
               "--val-fraction must be between 0 and 1, got ", options.val_fraction);
   const auto existing_train = list_shards(options.out_dir, "train");
   const auto existing_val = list_shards(options.out_dir, "val");
-  DUNET_CHECK(options.overwrite || (existing_train.empty() && existing_val.empty()), DataError,
-              "output folder '", options.out_dir.string(),
+  DUNET_CHECK(options.overwrite || (existing_train.empty() && existing_val.empty() &&
+                                    !fs::exists(options.out_dir / kManifestName)),
+              DataError, "output folder '", options.out_dir.string(),
               "' already holds shards; pass --overwrite to replace them or choose another --out");
+  check_replaceable(options.out_dir);
+  const fs::path staging = staging_dir_for(options.out_dir);
+  if (fs::exists(staging)) {
+    spdlog::warn("removing '{}', left by a `dunet prepare` that did not finish", staging.string());
+    fs::remove_all(staging);
+  }
 
   const auto num_samples = static_cast<int64_t>(samples.size());
   const auto val_positions = validation_positions(num_samples, options.val_fraction, options.seed);
@@ -118,15 +192,16 @@ PrepareResult prepare_shards(const std::vector<SourceSample>& samples,
   const int64_t val_shards = std::min(options.num_shards, result.num_val);
 
   std::vector<std::unique_ptr<ShardWriter>> train_writers, val_writers;
+  std::vector<fs::path> staged;
   for (int64_t k = 0; k < train_shards; ++k) {
     result.train_shards.push_back(options.out_dir / shard_name("train", k, train_shards));
-    train_writers.push_back(
-        std::make_unique<ShardWriter>(result.train_shards.back(), options.channels));
+    staged.push_back(staging / shard_name("train", k, train_shards));
+    train_writers.push_back(std::make_unique<ShardWriter>(staged.back(), options.channels));
   }
   for (int64_t k = 0; k < val_shards; ++k) {
     result.val_shards.push_back(options.out_dir / shard_name("val", k, val_shards));
-    val_writers.push_back(
-        std::make_unique<ShardWriter>(result.val_shards.back(), options.channels));
+    staged.push_back(staging / shard_name("val", k, val_shards));
+    val_writers.push_back(std::make_unique<ShardWriter>(staged.back(), options.channels));
   }
 
   // Statistics come from the training pixels; a validation-only folder uses its own.
@@ -174,21 +249,11 @@ PrepareResult prepare_shards(const std::vector<SourceSample>& samples,
   };
   finish_all(train_writers, "train");
   finish_all(val_writers, "val");
-
-  // Only now that every new shard is in place, drop old ones the new set did not replace.
-  for (const auto& old : existing_train) {
-    if (std::find(result.train_shards.begin(), result.train_shards.end(), old) ==
-        result.train_shards.end()) {
-      fs::remove(old);
-    }
-  }
-  for (const auto& old : existing_val) {
-    if (std::find(result.val_shards.begin(), result.val_shards.end(), old) ==
-        result.val_shards.end()) {
-      fs::remove(old);
-    }
-  }
+  write_shard_manifest(staging, staged);  // last: a set without it was never finished
+  publish(staging, options.out_dir);
   return result;
 }
+
+}  // namespace
 
 }  // namespace dunet::data

@@ -37,8 +37,10 @@ struct PrepareResult {
 // Deterministic split: positions (into `num_samples` sorted samples) that go to validation.
 std::vector<int64_t> validation_positions(int64_t num_samples, double val_fraction, int64_t seed);
 
-// Throws DataError (naming the file) on the first bad sample; shards already in out_dir are
-// left untouched unless every new shard was written.
+// Writes the set into a staging folder beside out_dir, its manifest last, and publishes it
+// as a unit (shard_manifest.h). Throws DataError (naming the file) on the first bad sample,
+// IoError when the disk refuses; either way nothing of the new set stays behind and a set
+// already in out_dir is untouched. out_dir must be new, empty, or hold a shard set only.
 PrepareResult prepare_shards(const std::vector<SourceSample>& samples,
                              const PrepareOptions& options);
 

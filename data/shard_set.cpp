@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "data/shard_manifest.h"
 
 namespace dunet::data {
 
@@ -45,6 +46,8 @@ ShardSet::ShardSet(const std::vector<fs::path>& paths) {
                 "'; shards used together must come from one `dunet prepare` run");
     offsets_.push_back(offsets_.back() + info.num_samples);
   }
+  // After each shard's own checks, so that a file that is no shard at all is named as such.
+  fingerprint_ = verify_shard_manifests(paths);
 }
 
 Sample ShardSet::read(int64_t index) const {

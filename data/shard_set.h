@@ -17,7 +17,8 @@ std::vector<std::filesystem::path> expand_globs(const std::vector<std::string>& 
 
 class ShardSet {
  public:
-  // Opens every shard; they must agree on channels and normalisation statistics.
+  // Opens every shard; they must agree on channels and normalisation statistics, and be
+  // listed, with their sizes and checksums, in their set's manifest (shard_manifest.h).
   explicit ShardSet(const std::vector<std::filesystem::path>& paths);
 
   int64_t size() const { return static_cast<int64_t>(offsets_.back()); }
@@ -27,10 +28,13 @@ class ShardSet {
   const std::vector<std::unique_ptr<ShardReader>>& shards() const { return shards_; }
 
   Sample read(int64_t index) const;
+  // The shards' names and checksums, hashed: equal on every rank that sees the same data.
+  const std::string& fingerprint() const { return fingerprint_; }
 
  private:
   std::vector<std::unique_ptr<ShardReader>> shards_;
   std::vector<int64_t> offsets_;  // offsets_[k] = first global index of shard k; back() = size
+  std::string fingerprint_;
 };
 
 }  // namespace dunet::data

@@ -1,5 +1,9 @@
 #include "data/shard_writer.h"
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 #include "core/error.h"
 
 namespace dunet::data {
@@ -7,6 +11,11 @@ namespace dunet::data {
 namespace fs = std::filesystem;
 
 namespace {
+
+// HDF5 reports only that a write failed; the system's errno says why (ENOSPC, EROFS, ...).
+std::string system_cause() {
+  return errno != 0 ? std::strerror(errno) : "is the disk full or the folder read-only?";
+}
 
 constexpr hsize_t kChunkBytes = 256 << 10;  // ~one 256x256 RGB image per chunk
 
@@ -17,6 +26,7 @@ h5::Handle create_extendible(hid_t file, const char* name) {
   h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   const hsize_t chunk[1] = {kChunkBytes};
   H5Pset_chunk(props.get(), 1, chunk);
+  H5Pset_fletcher32(props.get());  // a checksum per chunk: a flipped pixel fails its read
   h5::Handle dataset(
       H5Dcreate2(file, name, H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
       H5Dclose);
@@ -26,6 +36,7 @@ h5::Handle create_extendible(hid_t file, const char* name) {
 
 void append_bytes(hid_t dataset, hsize_t offset, const std::vector<uint8_t>& bytes,
                   const fs::path& path) {
+  errno = 0;
   const hsize_t new_size[1] = {offset + bytes.size()};
   bool ok = H5Dset_extent(dataset, new_size) >= 0;
   h5::Handle file_space(H5Dget_space(dataset), H5Sclose);
@@ -36,8 +47,7 @@ void append_bytes(hid_t dataset, hsize_t offset, const std::vector<uint8_t>& byt
   h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
   ok = ok && H5Dwrite(dataset, H5T_NATIVE_UINT8, memory_space.get(), file_space.get(), H5P_DEFAULT,
                       bytes.data()) >= 0;
-  DUNET_CHECK(ok, DataError, "cannot write to shard '", path.string(),
-              "': is the disk full or the folder read-only?");
+  DUNET_CHECK(ok, IoError, "cannot write to shard '", path.string(), "': ", system_cause());
 }
 
 }  // namespace
@@ -48,8 +58,8 @@ ShardWriter::ShardWriter(fs::path path, int64_t channels)
   if (path_.has_parent_path()) fs::create_directories(path_.parent_path());
   file_ = h5::Handle(
       H5Fcreate(partial_path_.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  DUNET_CHECK(file_.valid(), DataError, "cannot create shard file '", partial_path_.string(),
-              "': check that the folder exists and is writable");
+  DUNET_CHECK(file_.valid(), IoError, "cannot create shard file '", partial_path_.string(),
+              "': ", system_cause());
   images_ = create_extendible(file_.get(), shard::kImages);
   masks_ = create_extendible(file_.get(), shard::kMasks);
 }
@@ -98,7 +108,8 @@ void ShardWriter::finish(ShardInfo info) {
   ok = ok && ids.valid() &&
        (ids_.empty() || H5Dwrite(ids.get(), string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
                                  id_pointers.data()) >= 0);
-  DUNET_CHECK(ok, DataError, "cannot write the index of shard '", partial_path_.string(), "'");
+  DUNET_CHECK(ok, IoError, "cannot write the index of shard '", partial_path_.string(),
+              "': ", system_cause());
 
   info.num_samples = num_samples();
   info.channels = channels_;
@@ -119,7 +130,7 @@ void ShardWriter::finish(ShardInfo info) {
   ids.reset();
   images_.reset();
   masks_.reset();
-  DUNET_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, DataError, "cannot flush shard '",
+  DUNET_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, IoError, "cannot flush shard '",
               partial_path_.string(), "': is the disk full?");
   file_.reset();
   fs::rename(partial_path_, path_);

@@ -114,7 +114,9 @@ Trainer::Trainer(const TrainerSettings& config, launcher::Communicator& comm)
   s.model->to(s.device);
   s.optimizer = make_optimizer(config.train, s.model);
   if (comm.size() > 1) {
-    check_same_config_on_all_ranks(s.resolved_toml, comm);
+    check_same_run_on_all_ranks(
+        s.resolved_toml,
+        s.train_set->fingerprint() + (s.val_set ? "/" + s.val_set->fingerprint() : ""), comm);
     if (config.model.norm == "sync_batch") {
       model::set_stats_reducer(*s.model, std::make_shared<CommunicatorStatsReducer>(comm));
     }

@@ -53,8 +53,24 @@ expect_failure "a mask on a full disk" "No space left on device" \
   --out disk/mask.png
 [ "$(md5sum disk/mask.png)" = "$mask_before" ] || fail "a failed mask write changed the earlier mask"
 
-# Space freed: the run continues where its last checkpoint left it and finishes.
+# A shard set replaced on a full disk: a clear error, no crash, the old set whole and in use.
 rm disk/filler
+cp -r shards disk/shards
+set_before=$(cd disk/shards && md5sum *)
+dd if=/dev/zero of=disk/filler bs=4k 2>/dev/null || true
+"$DUNET" synth --out big --count 12 --size 128x128 --seed 4 > /dev/null
+set +e
+"$DUNET" prepare --input big --out disk/shards --shards 2 --overwrite > prepare.log 2>&1
+status=$?
+set -e
+[ $status -eq 74 ] || fail "prepare on a full disk: exit $status, expected 74: $(tail -3 prepare.log)"
+grep -q "No space left on device" prepare.log || fail "no ENOSPC in: $(grep error prepare.log)"
+[ "$(cd disk/shards && md5sum *)" = "$set_before" ] || fail "the earlier shard set changed"
+[ -z "$(ls -A disk | grep staging)" ] || fail "staging left behind: $(ls -A disk)"
+echo "ok: prepare on a full disk fails with 74 and leaves the earlier set whole"
+rm disk/filler
+
+# Space freed: the run continues where its last checkpoint left it and finishes.
 "$DUNET" train --config run.toml > resumed.log 2>&1 ||
   fail "resume after freeing space: $(tail -5 resumed.log)"
 grep -q "resumed from disk/run/checkpoints/$latest" resumed.log || fail "did not resume: $(head -20 resumed.log)"

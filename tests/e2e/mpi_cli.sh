@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `dunet train` under a real mpirun: 2 ranks train, rank 0 writes the run folder, replicas end
-# identical; ranks started with different configs stop at once with a clear message.
+# identical; ranks started with different configs or data stop at once with a clear message.
 # Usage: mpi_cli.sh PATH_TO_DUNET MPIEXEC
 source "$(dirname "$0")/lib.sh"
 mpi_test_setup "$1" "$2"
@@ -35,6 +35,14 @@ echo "ok: 2-rank training"
 expect_failure "ranks with different configs" "rank 1 runs another config than rank 0" \
   "$MPIEXEC" -n 2 "$BY_RANK" "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' :: \
              "$DUNET" train --config run.toml --set 'run.output_dir="runs/x"' --set run.seed=9
+# The same config, but rank 1's node holds another shard set under the same path: both stop,
+# naming the data rather than blaming the network.
+mkdir -p node2
+"$DUNET" synth --out node2/png --count 20 --size 64x64 --seed 3 > /dev/null
+(cd node2 && "$DUNET" prepare --input png --out shards --shards 2 --val-fraction 0.2 > /dev/null)
+expect_failure "ranks that see other data" "rank 1 sees other training data than rank 0" \
+  "$MPIEXEC" -n 2 "$BY_RANK" "$DUNET" train --config "$PWD/run.toml" --set 'run.output_dir="runs/y"' :: \
+             env -C node2 "$DUNET" train --config "$PWD/run.toml" --set 'run.output_dir="runs/y"'
 # `dunet launch`: Ctrl-C (SIGINT to the launcher) makes the ranks checkpoint and stop with
 # status 75; launching again resumes and ends with as many steps as an uninterrupted run.
 sed -e 's#runs/mpi#runs/launch#' -e 's/epochs = 2/epochs = 60/' run.toml > launch.toml

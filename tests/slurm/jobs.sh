@@ -78,7 +78,8 @@ for _ in $(seq 600); do [ "$(job_state "$job")" = PENDING ] && break; sleep 0.1;
 [ "$(job_state "$job")" = PENDING ] || fail "job $job was not requeued: $(tail -20 $log)"
 # SLURM holds a requeued job for ~2 minutes (Reason=BeginTime); start it now, once the old
 # step's PMIx socket is gone.
-for _ in $(seq 100); do [ -e /var/spool/slurmd/stepd.slurm.pmix.$job.0 ] || break; sleep 0.1; done
+spool=$(scontrol show config | awk '/^SlurmdSpoolDir/ {print $3}')
+for _ in $(seq 100); do [ -e "$spool/stepd.slurm.pmix.$job.0" ] || break; sleep 0.1; done
 sleep 1
 scontrol update JobId="$job" StartTime=now
 state=$(wait_done "$job" 600)

@@ -318,6 +318,84 @@ TEST(PrepareErrors, ExistingShardsAreNeverDamaged) {
   }
 }
 
+// A set is published as a unit with its manifest, and used only when the files agree with it.
+TEST(ShardSet, ManifestGuardsTheSet) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 6);
+  const auto result =
+      prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 3, 0.34));
+  ASSERT_TRUE(fs::exists(tmp / "out" / "manifest.json"));
+  EXPECT_FALSE(fs::exists(tmp / ".out.staging"));
+  const ShardSet set(result.train_shards);
+  EXPECT_EQ(set.fingerprint(), ShardSet(result.train_shards).fingerprint());
+  EXPECT_NE(set.fingerprint(), ShardSet({result.train_shards.at(0)}).fingerprint());
+  const fs::path shard = result.train_shards.at(1);
+  const std::string good = file_bytes(shard);
+
+  std::string flipped = good;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
+  testing::write_bytes(shard, flipped);
+  EXPECT_NE(data_error([&] {
+              ShardSet s(result.train_shards);
+            }).find("'" + shard.string() + "' does not match the checksum in its manifest"),
+            std::string::npos);
+  testing::write_bytes(shard, good.substr(0, good.size() - 100));
+  EXPECT_NE(data_error([&] { ShardSet s(result.train_shards); }).find("but its manifest says"),
+            std::string::npos);
+  testing::write_bytes(shard, good);
+  fs::remove(result.train_shards.at(2));
+  EXPECT_NE(data_error([&] {
+              ShardSet s({result.train_shards.at(0)});
+            }).find("is incomplete: '" + result.train_shards.at(2).filename().string()),
+            std::string::npos);
+  fs::remove(tmp / "out" / "manifest.json");
+  EXPECT_NE(
+      data_error([&] { ShardSet s({result.train_shards.at(0)}); }).find("has no manifest.json"),
+      std::string::npos);
+}
+
+// A flipped pixel is caught by HDF5's per-chunk checksum even without the manifest.
+TEST(ShardErrors, FlippedPixelFailsItsRead) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 1);
+  const auto result = prepare_shards(scan_dsb_layout(tmp / "in"), options_for(tmp / "out", 1, 0));
+  const fs::path shard = result.train_shards.at(0);
+  const Sample sample = load_source_sample(scan_dsb_layout(tmp / "in").at(0), 3);
+  std::string bytes = file_bytes(shard);
+  // The image's first row, as stored: find it and flip one bit.
+  const std::string row(sample.image.pixels.begin(), sample.image.pixels.begin() + 48);
+  const size_t at = bytes.find(row);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 7] = static_cast<char>(bytes[at + 7] ^ 1);
+  testing::write_bytes(shard, bytes);
+  const ShardReader reader(shard);
+  EXPECT_NE(data_error([&] { reader.read(0); }).find("truncated or corrupt"), std::string::npos);
+}
+
+TEST(PrepareErrors, ReplacingASetKeepsOtherFilesAndLeavesNoStaging) {
+  TempDir tmp;
+  testing::write_known_dsb(tmp / "in", 6);
+  auto options = options_for(tmp / "out", 3, 0.34);
+  prepare_shards(scan_dsb_layout(tmp / "in"), options);
+  // Replaced by a smaller set: nothing of the old one is left, published at once.
+  options.num_shards = 1;
+  options.overwrite = true;
+  fs::create_directories(tmp / ".out.staging");  // left by a prepare that was killed
+  testing::write_bytes(tmp / ".out.staging" / "train-00000-of-00003.h5.partial", "half");
+  const auto second = prepare_shards(scan_dsb_layout(tmp / "in"), options);
+  EXPECT_EQ(list_shards(tmp / "out", "train"), second.train_shards);
+  EXPECT_EQ(second.train_shards.size(), 1u);
+  EXPECT_FALSE(fs::exists(tmp / ".out.staging"));
+  EXPECT_NO_THROW(ShardSet s(second.train_shards));
+  // A folder with other files is never replaced, so they cannot go with the old set.
+  testing::write_bytes(tmp / "out" / "notes.txt", "mine");
+  EXPECT_NE(data_error([&] {
+              prepare_shards(scan_dsb_layout(tmp / "in"), options);
+            }).find("holds 'notes.txt', which is not part of a shard set"),
+            std::string::npos);
+  EXPECT_EQ(file_bytes(tmp / "out" / "notes.txt"), "mine");
+}
+
 TEST(ShardErrors, FilesThatAreNotOurShards) {
   TempDir tmp;
   testing::write_bytes(tmp / "text.h5", "not hdf5 at all");
