@@ -79,7 +79,7 @@ void run_train(const TrainArgs& args) {
     if (!args.train_dir.empty()) prepare_once(args.train_dir, config, "train");
     if (!args.val_dir.empty()) prepare_once(args.val_dir, config, "val");
   }
-  comm.barrier();
+  comm.wait_for_root_work(static_cast<double>(config.dist.root_work_timeout_s));
   if (!args.train_dir.empty()) config.data.train = {shard_glob(config, "train")};
   if (!args.val_dir.empty()) config.data.val = {shard_glob(config, "val")};
   spdlog::info("run={} output_dir={} config={} processes={} backend={}", config.run.name,

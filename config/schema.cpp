@@ -131,6 +131,10 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"dist", "bucket_mb", "gradient bucket size in MiB", 1, 4096}, c.dist.bucket_mb);
   v.field({"dist", "timeout_s", "a collective slower than this aborts the run", 1, 86400},
           c.dist.timeout_s);
+  v.field({"dist", "root_work_timeout_s",
+           "the other ranks' wait for rank 0's own work (preparing data, a checkpoint)", 1,
+           604800},
+          c.dist.root_work_timeout_s);
 
   v.section("slurm", "SLURM job of `dunet submit` (values are validated and shell-quoted)");
   v.field({"slurm", "nodes", "nodes", 1, 100000}, c.slurm.nodes);

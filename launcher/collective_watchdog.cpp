@@ -83,12 +83,15 @@ CollectiveWatchdog::~CollectiveWatchdog() {
   if (roll_call_comm_ != MPI_COMM_NULL) MPI_Comm_free(&roll_call_comm_);
 }
 
-CollectiveWatchdog::Scope::Scope(CollectiveWatchdog* watchdog, const char* operation)
+CollectiveWatchdog::Scope::Scope(CollectiveWatchdog* watchdog, const char* operation,
+                                 double timeout_s)
     : watchdog_(watchdog) {
   if (watchdog_ == nullptr) return;
   std::lock_guard<std::mutex> lock(watchdog_->mutex_);
   id_ = watchdog_->next_id_++;
-  watchdog_->in_flight_[id_] = {operation, Clock::now()};
+  watchdog_->in_flight_[id_] = {operation, Clock::now(),
+                                timeout_s > 0 ? timeout_s : watchdog_->timeout_s_,
+                                timeout_s > 0 ? "dist.root_work_timeout_s" : "dist.timeout_s"};
 }
 
 CollectiveWatchdog::Scope::~Scope() {
@@ -168,14 +171,15 @@ void CollectiveWatchdog::watch() {
     if (in_flight_.empty()) continue;
     const auto& [id, oldest] = *in_flight_.begin();
     const double waited = std::chrono::duration<double>(Clock::now() - oldest.start).count();
-    if (waited < timeout_s_) continue;
+    if (waited < oldest.timeout_s) continue;
     const std::string operation = oldest.operation;
+    const char* limit = oldest.limit;
     const uint64_t stuck_id = id;
     const std::string cause = describe_stall(rank_, stuck_id, operation, take_roll_call());
     spdlog::error(
         "rank {}: {} (collective #{}, after {} completed) has not completed after {:.0f} s "
-        "(dist.timeout_s); {}; ending the job so that no process waits forever",
-        rank_, operation, stuck_id, completed_, waited, cause);
+        "({}); {}; ending the job so that no process waits forever",
+        rank_, operation, stuck_id, completed_, waited, limit, cause);
     spdlog::default_logger()->flush();
     MpiWorld::abort(4);
   }

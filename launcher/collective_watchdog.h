@@ -47,7 +47,8 @@ class CollectiveWatchdog {
   // Marks one collective as in flight for its lifetime.
   class Scope {
    public:
-    Scope(CollectiveWatchdog* watchdog, const char* operation);
+    // timeout_s > 0: this collective's own limit instead of the watchdog's.
+    Scope(CollectiveWatchdog* watchdog, const char* operation, double timeout_s = 0);
     ~Scope();
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
@@ -62,6 +63,8 @@ class CollectiveWatchdog {
   struct InFlight {
     std::string operation;
     Clock::time_point start;
+    double timeout_s;
+    const char* limit;  // the config key it comes from, for the message
   };
   void watch();
   // Both run on the watchdog thread with mutex_ held.

@@ -33,6 +33,13 @@ class Communicator {
   virtual void all_reduce(at::Tensor& tensor, ReduceOp op) = 0;
   virtual void broadcast(at::Tensor& tensor, int root) = 0;
   virtual void barrier() = 0;
+  // A barrier that waits for work only rank 0 does (preparing data, writing a checkpoint):
+  // timed with its own `timeout_s` rather than dist.timeout_s, as c10d's monitored_barrier,
+  // so that a healthy job whose rank 0 is busy is never ended by the watchdog.
+  virtual void wait_for_root_work(double timeout_s) {
+    (void)timeout_s;
+    barrier();
+  }
   // One small value from every rank, in rank order.
   virtual std::vector<int64_t> all_gather(int64_t value) = 0;
   // Sum of small CPU values over all ranks (metric counts, flags).

@@ -98,6 +98,11 @@ void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
   });
 }
 
+void MpiCommunicator::wait_for_root_work(double timeout_s) {
+  CollectiveWatchdog::Scope timed(watchdog_, "barrier after rank 0's work", timeout_s);
+  DUNET_MPI_CHECK(MPI_Barrier(comm_));
+}
+
 void MpiCommunicator::barrier() {
   CollectiveWatchdog::Scope timed(watchdog_, "barrier");
   std::lock_guard<std::mutex> lock(mutex_);

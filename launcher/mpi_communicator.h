@@ -35,6 +35,7 @@ class MpiCommunicator final : public Communicator {
   void all_reduce(at::Tensor& tensor, ReduceOp op) override;
   void broadcast(at::Tensor& tensor, int root) override;
   void barrier() override;
+  void wait_for_root_work(double timeout_s) override;
   std::vector<int64_t> all_gather(int64_t value) override;
   std::vector<double> all_reduce_sum(const std::vector<double>& values) override;
   std::unique_ptr<Communicator> duplicate() override;

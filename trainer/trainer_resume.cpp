@@ -57,7 +57,8 @@ void Trainer::Impl::save_checkpoint(bool is_best) {
     spdlog::info("checkpoint={} epoch={} global_step={} best={}", path.string(), state.epoch,
                  state.global_step, is_best);
   }
-  comm.barrier();  // no rank runs ahead of a checkpoint that may be resumed from
+  // No rank runs ahead of a checkpoint that may be resumed from.
+  comm.wait_for_root_work(static_cast<double>(config.dist.root_work_timeout_s));
 }
 
 }  // namespace dunet::trainer
