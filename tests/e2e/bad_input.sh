@@ -104,4 +104,27 @@ expect_refusal "prepare --threads 0" 105 "--threads: Value 0 not in range" \
 cp -r png stray && echo "notes" > "stray/$first/masks/README.txt"
 expect_refusal "a stray file among the masks" 1 "stray/$first/masks/README.txt' is not a PNG, TIFF or JPEG file" \
   "$DUNET" prepare --input stray --out out4
+# ---- A prepare killed mid-way (SIGTERM, SIGKILL): the earlier set stays whole and usable,
+# and the next prepare removes the leftover staging folder, naming it ----
+"$DUNET" synth --out many --count 400 --size 96x96 --seed 5 > /dev/null
+for signal in TERM KILL; do
+  set_before=$(md5sum shards/*)
+  "$DUNET" prepare --input many --out shards --shards 2 --overwrite --threads 1 > killed.log 2>&1 &
+  pid=$!
+  for _ in $(seq 200); do [ -d .shards.staging ] && break; sleep 0.02; done
+  [ -d .shards.staging ] || fail "prepare never started staging: $(cat killed.log)"
+  kill -$signal $pid
+  wait $pid 2>/dev/null && fail "prepare killed by SIG$signal exited 0"
+  [ "$(md5sum shards/*)" = "$set_before" ] || fail "SIG$signal during prepare changed the earlier set"
+  "$DUNET" train --config tiny.toml --resume never --set 'run.output_dir="run-'$signal'"' \
+    --set train.epochs=1 > after.log 2>&1 || fail "the earlier set is unusable after SIG$signal: $(tail -3 after.log)"
+  echo "ok: SIG$signal during prepare leaves the earlier set whole and usable"
+done
+[ -d .shards.staging ] || fail "expected the staging folder of the killed prepare"
+"$DUNET" prepare --input png --out shards --shards 1 --val-fraction 0.34 --overwrite > again.log 2>&1 ||
+  fail "prepare after a killed one: $(tail -3 again.log)"
+grep -qF "removing '$WORK/.shards.staging', left by a \`dunet prepare\` that did not finish" again.log ||
+  fail "the leftover staging folder was not named: $(cat again.log)"
+[ ! -e .shards.staging ] || fail "the leftover staging folder is still there"
+echo "ok: the next prepare removes a killed one's staging folder and says so"
 echo "bad input: all checks passed"
