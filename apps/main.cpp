@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 
 #include "apps/commands.h"
 #include "apps/exit_code.h"
@@ -34,6 +35,10 @@ int main(int argc, char** argv) {
   } catch (const dunet::apps::ExitCode& e) {
     return e.code;
   } catch (const dunet::IoError& e) {
+    spdlog::error("{}", e.what());
+    dunet::launcher::abort_other_ranks(dunet::apps::kExitCannotWriteOrRead);
+    return dunet::apps::kExitCannotWriteOrRead;
+  } catch (const std::filesystem::filesystem_error& e) {  // names the operation, cause, path
     spdlog::error("{}", e.what());
     dunet::launcher::abort_other_ranks(dunet::apps::kExitCannotWriteOrRead);
     return dunet::apps::kExitCannotWriteOrRead;

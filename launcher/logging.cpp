@@ -4,13 +4,19 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/error.h"
+
 namespace dunet::launcher {
 
 void setup_logging(int rank, int size, const LogOptions& options) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (!options.file.empty()) {
-    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file));
+    try {
+      sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file));
+    } catch (const spdlog::spdlog_ex& e) {
+      throw IoError("cannot open the log file '" + options.file + "': " + e.what());
+    }
   }
   auto logger = std::make_shared<spdlog::logger>("dunet", sinks.begin(), sinks.end());
   logger->set_pattern("[%H:%M:%S.%e] [%^%l%$] [rank " + std::to_string(rank) + "/" +

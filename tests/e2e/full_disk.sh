@@ -75,4 +75,21 @@ rm disk/filler
   fail "resume after freeing space: $(tail -5 resumed.log)"
 grep -q "resumed from disk/run/checkpoints/$latest" resumed.log || fail "did not resume: $(head -20 resumed.log)"
 grep -q "training complete: epochs=3" resumed.log || fail "did not finish: $(tail -3 resumed.log)"
+# The same disk read-only: every writer names EROFS and exits 74; nothing there changes.
+mount -o remount,ro disk
+before=$(find disk -type f -print0 | sort -z | xargs -0 md5sum)
+expect_refusal "a mask into a read-only folder" 74 "Read-only file system" \
+  "$DUNET" infer --model "disk/run/checkpoints/$(cat disk/run/checkpoints/latest)" \
+  --image png/synth00000/images/synth00000.png --out disk/mask2.png
+expect_refusal "a shard set into a read-only folder" 74 "Read-only file system" \
+  "$DUNET" prepare --input png --out disk/shards2 --shards 1
+set +e
+"$DUNET" train --config run.toml --set train.epochs=4 > ro.log 2>&1
+status=$?
+set -e
+[ $status -eq 74 ] || fail "training on a read-only folder: exit $status, expected 74: $(tail -3 ro.log)"
+grep -q "Read-only file system" ro.log || fail "no EROFS named: $(grep error ro.log)"
+[ "$(find disk -type f -print0 | sort -z | xargs -0 md5sum)" = "$before" ] ||
+  fail "files on the read-only disk changed"
+echo "ok: a read-only folder is named (EROFS, exit 74) by infer, prepare and train"
 echo "full disk: all checks passed"
