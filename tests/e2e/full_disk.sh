@@ -6,12 +6,24 @@
 # Usage: full_disk.sh PATH_TO_DUNET   (exit 77 = skipped: no mount namespace here)
 source "$(dirname "$0")/lib.sh"
 DUNET=$(realpath "$1")
-if [ "${DUNET_IN_PRIVATE_MOUNTS:-}" != 1 ]; then
-  unshare -m --propagation private true 2>/dev/null || { echo "skipped: no mount namespace"; exit 77; }
-  exec env DUNET_IN_PRIVATE_MOUNTS=1 unshare -m --propagation private bash "$0" "$@"
+if [ -z "${DUNET_IN_PRIVATE_MOUNTS:-}" ]; then
+  # Inside a chroot (the Debian 13 root) "/" is no mount point, so its propagation cannot be
+  # changed; there the test makes its own folder a private mount instead.
+  for propagation in private unchanged; do
+    if unshare -m --propagation $propagation true 2>/dev/null; then
+      exec env DUNET_IN_PRIVATE_MOUNTS=$propagation unshare -m --propagation $propagation \
+        bash "$0" "$@"
+    fi
+  done
+  echo "skipped: no mount namespace"
+  exit 77
 fi
 WORK=$(mktemp -d)
-trap 'umount "$WORK/disk" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'umount "$WORK/disk" 2>/dev/null || true; umount "$WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+if [ "$DUNET_IN_PRIVATE_MOUNTS" = unchanged ]; then
+  mount --bind "$WORK" "$WORK" && mount --make-private "$WORK" ||
+    { echo "skipped: cannot make a private mount"; exit 77; }
+fi
 cd "$WORK"
 mkdir disk
 mount -t tmpfs -o size=4m tmpfs disk || { echo "skipped: cannot mount a tmpfs"; exit 77; }
