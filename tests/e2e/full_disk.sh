@@ -19,7 +19,8 @@ if [ -z "${DUNET_IN_PRIVATE_MOUNTS:-}" ]; then
   exit 77
 fi
 WORK=$(mktemp -d)
-trap 'umount "$WORK/disk" 2>/dev/null || true; umount "$WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# Out of the folder first: a mount under the working directory is busy.
+trap 'cd /; umount "$WORK/disk" 2>/dev/null || true; umount "$WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 if [ "$DUNET_IN_PRIVATE_MOUNTS" = unchanged ]; then
   mount --bind "$WORK" "$WORK" && mount --make-private "$WORK" ||
     { echo "skipped: cannot make a private mount"; exit 77; }
