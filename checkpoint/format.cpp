@@ -41,6 +41,8 @@ void write_meta(torch::serialize::OutputArchive& archive, const CheckpointMeta& 
   archive.write("norm.mean", c10::IValue(m.mean));
   archive.write("norm.std", c10::IValue(m.std));
   archive.write("numerics", c10::IValue(m.numerics));
+  archive.write("loss_scale", c10::IValue(m.loss_scale));
+  archive.write("loss_scale_good_steps", c10::IValue(m.loss_scale_good_steps));
 }
 
 int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
@@ -102,6 +104,11 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path
     c10::IValue numerics;  // absent from checkpoints written before it was recorded
     if (archive.try_read("numerics", numerics) && numerics.isString()) {
       m.numerics = numerics.toStringRef();
+    }
+    c10::IValue scale, good_steps;  // absent before mixed precision
+    if (archive.try_read("loss_scale", scale) && scale.isDouble()) m.loss_scale = scale.toDouble();
+    if (archive.try_read("loss_scale_good_steps", good_steps) && good_steps.isInt()) {
+      m.loss_scale_good_steps = good_steps.toInt();
     }
   } catch (const std::exception& e) {  // c10::Error or the JIT's attribute errors
     throw CheckpointError("checkpoint '" + path.string() +

@@ -37,6 +37,10 @@ struct CheckpointMeta {
   // BLAS, CPU, kernels, convolution path, allocator, precision, CUDA. Empty in checkpoints
   // written before dunet recorded it.
   std::string numerics;
+  // Dynamic loss scaling (trainer/loss_scaler.h): the scale and the good steps since it last
+  // changed. 0 where the run does not scale (or the checkpoint predates it).
+  double loss_scale = 0;
+  int64_t loss_scale_good_steps = 0;
 };
 
 // Writes `path` atomically. `optimizer` may be null (weights-only export).

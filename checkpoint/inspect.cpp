@@ -43,6 +43,12 @@ std::string describe_checkpoint(const std::filesystem::path& path) {
       << "last_val_iou     " << m.last_iou << "\n"
       << "last_val_dice    " << m.last_dice << "\n"
       << "best_val_iou     " << m.best_iou << "\n"
+      << "loss_scale       "
+      << (m.loss_scale > 0
+              ? std::to_string(m.loss_scale) + " (" + std::to_string(m.loss_scale_good_steps) +
+                    " good steps since it changed)"
+              : std::string("none"))
+      << "\n"
       << "weights_xxh3_64  " << std::hex << weights_digest(path, m) << std::dec << "\n"
       << "numerics         "
       << (m.numerics.empty() ? "not recorded (written by an older dunet)" : m.numerics) << "\n"

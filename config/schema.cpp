@@ -94,6 +94,27 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
            {},
            {"auto", "caching", "system"}},
           c.train.cpu_allocator);
+  v.field({"train",
+           "precision",
+           "forward pass under autocast: fp32 = none, bf16 = bfloat16 convolutions (CPU or GPU), "
+           "fp16 = float16 convolutions with dynamic loss scaling (GPU only); weights, "
+           "optimizer and BatchNorm statistics stay float32",
+           {},
+           {},
+           {"fp32", "bf16", "fp16"}},
+          c.train.precision);
+  v.field({"train",
+           "loss_scaling",
+           "dynamic loss scaling: auto = on with fp16 only, dynamic = on, off = never",
+           {},
+           {},
+           {"auto", "dynamic", "off"}},
+          c.train.loss_scaling);
+  v.field({"train", "initial_loss_scale",
+           "loss scale at the start (halved after a step whose gradients overflow, doubled "
+           "after 2000 steps without)",
+           1.0, 1e38},
+          c.train.initial_loss_scale);
   v.field(
       {"train", "max_bad_steps",
        "steps in a row with NaN/Inf loss or gradients (skipped) before the run stops", 1, 1000000},
@@ -132,8 +153,7 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"dist", "timeout_s", "a collective slower than this aborts the run", 1, 86400},
           c.dist.timeout_s);
   v.field({"dist", "root_work_timeout_s",
-           "the other ranks' wait for rank 0's own work (preparing data, a checkpoint)", 1,
-           604800},
+           "the other ranks' wait for rank 0's own work (preparing data, a checkpoint)", 1, 604800},
           c.dist.root_work_timeout_s);
 
   v.section("slurm", "SLURM job of `dunet submit` (values are validated and shell-quoted)");

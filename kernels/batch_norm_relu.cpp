@@ -111,8 +111,8 @@ class BatchNormReLUFunction : public torch::autograd::Function<BatchNormReLUFunc
 bool batch_norm_relu_applies(const torch::nn::BatchNorm2dImpl& norm, const torch::Tensor& x) {
   const auto& options = norm.options;
   return kCpuKernelsBuilt && norm.is_training() && options.affine() &&
-         options.track_running_stats() && x.is_cpu() && x.scalar_type() == torch::kFloat &&
-         x.dim() == 4 && x.is_contiguous() && norm.weight.scalar_type() == torch::kFloat &&
+         options.track_running_stats() && cpu_fast_path_applies(x) && x.dim() == 4 &&
+         x.is_contiguous() && norm.weight.scalar_type() == torch::kFloat &&
          norm.running_mean.is_contiguous() && norm.running_var.is_contiguous();
 }
 

@@ -11,6 +11,12 @@
 
 namespace dunet::kernels {
 
+// Whether a hand-written CPU path may take `x`: the CPU kernels are built, `x` is a float32
+// tensor on the CPU, and autocast is off there (under train.precision = bf16 LibTorch's
+// operators choose the precision). Every function below asks this before its own kernels run,
+// so none of them ever sees a CUDA tensor or a reduced-precision one.
+bool cpu_fast_path_applies(const torch::Tensor& x);
+
 // ---- 3x3 convolutions (padding 1, stride 1) by Winograd F(4x4, 3x3): winograd_conv.h ----
 
 // Whether the UNet computes its 3x3 convolutions by Winograd on the CPU: when the CPU
@@ -31,7 +37,7 @@ inline bool winograd_pays_off(int64_t in_channels, int64_t out_channels) {
 // convolution of the output gradient with the filters turned by 180 degrees and in/out
 // swapped; the weight gradient is winograd_weight_gradient. Each is a quarter of direct
 // convolution's arithmetic. x [N, in, H, W] float CPU, weight [out, in, 3, 3], bias [out];
-// differentiable in all three. Needs winograd_enabled().
+// differentiable in all three. Needs winograd_enabled() and cpu_fast_path_applies(x).
 torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias);
 

@@ -146,8 +146,8 @@ class MaxPool2x2Function : public torch::autograd::Function<MaxPool2x2Function> 
 }  // namespace
 
 torch::Tensor max_pool2x2(const torch::Tensor& x) {
-  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 ||
-      !x.is_contiguous() || x.size(2) < 2 || x.size(3) < 2) {
+  if (!cpu_fast_path_applies(x) || x.dim() != 4 || !x.is_contiguous() || x.size(2) < 2 ||
+      x.size(3) < 2) {
     return torch::max_pool2d(x, /*kernel_size=*/2);
   }
   return MaxPool2x2Function::apply(x);

@@ -3,6 +3,7 @@
 #include <ATen/Context.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,7 @@
 #include "kernels/caching_allocator.h"
 #include "kernels/compute_threads.h"
 #include "kernels/cpu_kernels.h"
+#include "kernels/precision.h"
 #include "kernels/torch_compat.h"
 #include "kernels/winograd_conv.h"
 
@@ -118,6 +120,12 @@ bool choose(const char* key, const std::string& value, const char* fast, const c
   return value != plain && problem.empty();
 }
 
+// The precision of the training forward pass; inference and validation compute in fp32.
+std::atomic<Precision>& precision_flag() {
+  static std::atomic<Precision> flag{Precision::kFp32};
+  return flag;
+}
+
 }  // namespace
 
 NumericsReport apply_numerics(const NumericsSettings& settings) {
@@ -126,10 +134,10 @@ NumericsReport apply_numerics(const NumericsSettings& settings) {
                                winograd_unavailable_reason());
   const bool caching = choose("train.cpu_allocator", settings.cpu_allocator, "caching", "system",
                               caching_allocator_unavailable_reason());
-  DUNET_CHECK(settings.precision == "fp32", ConfigError, "precision '", settings.precision,
-              "' is not supported; expected fp32");
+  const Precision precision = parse_precision(settings.precision);
   set_winograd_enabled(winograd);
   set_caching_cpu_allocator(caching);
+  precision_flag().store(precision);
   return current_numerics();
 }
 
@@ -142,7 +150,7 @@ NumericsReport current_numerics() {
       {"cpu_kernels", kCpuKernelsBuilt ? cpu_kernel_isa() : "off (DUNET_CPU_KERNELS=OFF)"},
       {"conv_path", conv_path_now()},
       {"cpu_allocator", allocator_now()},
-      {"precision", "fp32"},
+      {"precision", precision_name(precision_flag().load())},
       {"cuda", cuda_description()},
   };
   return report;

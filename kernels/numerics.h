@@ -13,7 +13,7 @@ namespace dunet::kernels {
 struct NumericsSettings {
   std::string conv_path = "auto";      // auto | winograd | direct (LibTorch's convolution)
   std::string cpu_allocator = "auto";  // auto | caching | system (c10's default)
-  std::string precision = "fp32";
+  std::string precision = "fp32";      // fp32 | bf16 | fp16 (train.precision, precision.h)
 };
 
 struct NumericsReport {

@@ -87,8 +87,7 @@ class PixelShuffle2Function : public torch::autograd::Function<PixelShuffle2Func
 }  // namespace
 
 torch::Tensor pixel_shuffle2(const torch::Tensor& x) {
-  if (!kCpuKernelsBuilt || !x.is_cpu() || x.scalar_type() != torch::kFloat || x.dim() != 4 ||
-      x.size(1) % 4 != 0 || !x.is_contiguous()) {
+  if (!cpu_fast_path_applies(x) || x.dim() != 4 || x.size(1) % 4 != 0 || !x.is_contiguous()) {
     return torch::pixel_shuffle(x, 2);
   }
   return PixelShuffle2Function::apply(x);

@@ -2,7 +2,10 @@
 // (Debian 13 ships 2.6). Every such difference lives here and nowhere else.
 #pragma once
 
+#include <ATen/autocast_mode.h>
 #include <c10/core/Allocator.h>
+#include <c10/core/DeviceType.h>
+#include <c10/core/ScalarType.h>
 #include <torch/version.h>
 
 #include <cstring>
@@ -44,5 +47,39 @@ typename StateMap::key_type optimizer_state_key(const StateMap& /*state*/, const
     return const_cast<Key>(impl);
   }
 }
+
+// Autocast's switches: one pair of functions per device type up to LibTorch 2.3
+// (set_cpu_enabled, set_autocast_cpu_dtype, set_enabled for CUDA, ...), functions taking the
+// device type from 2.4, which deprecate the old ones.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+inline bool autocast_enabled(c10::DeviceType device) {
+  return at::autocast::is_autocast_enabled(device);
+}
+inline c10::ScalarType autocast_dtype(c10::DeviceType device) {
+  return at::autocast::get_autocast_dtype(device);
+}
+inline void set_autocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(device, dtype);
+  at::autocast::set_autocast_enabled(device, enabled);
+}
+#else
+inline bool autocast_enabled(c10::DeviceType device) {
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled()
+                                         : at::autocast::is_cpu_enabled();
+}
+inline c10::ScalarType autocast_dtype(c10::DeviceType device) {
+  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+}
+inline void set_autocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype) {
+  if (device == c10::DeviceType::CUDA) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+#endif
 
 }  // namespace dunet::kernels

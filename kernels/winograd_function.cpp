@@ -5,6 +5,7 @@
 // a quarter of direct convolution's arithmetic. Needs OpenBLAS (WinogradConv3x3::available()).
 #include "kernels/fast_paths.h"
 
+#include "core/error.h"
 #include "kernels/winograd_conv.h"
 
 namespace dunet::kernels {
@@ -40,6 +41,9 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
 
 torch::Tensor winograd_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias) {
+  DUNET_CHECK(cpu_fast_path_applies(x), Error,
+              "winograd_conv2d takes float32 CPU tensors outside autocast, got one of type ",
+              x.scalar_type(), " on ", x.device().str());
   return WinogradConvFunction::apply(x, weight, bias);
 }
 

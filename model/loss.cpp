@@ -1,6 +1,7 @@
 #include "model/loss.h"
 
 #include "core/error.h"
+#include "model/widen.h"
 
 namespace dunet::model {
 
@@ -18,8 +19,9 @@ torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& t
   return 1.0 - (2.0 * overlap + kSmooth) / (p.sum() + target.sum() + kSmooth);
 }
 
-torch::Tensor segmentation_loss(const torch::Tensor& logits, const torch::Tensor& target,
+torch::Tensor segmentation_loss(const torch::Tensor& logits_in, const torch::Tensor& target,
                                 LossKind kind) {
+  const torch::Tensor logits = widen_reduced_precision(logits_in);
   switch (kind) {
     case LossKind::kBce:
       return torch::binary_cross_entropy_with_logits(logits, target);

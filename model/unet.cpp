@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "kernels/fast_paths.h"
+#include "model/widen.h"
 
 namespace dunet::model {
 
@@ -21,6 +22,9 @@ torch::Tensor ConvNormReLU::forward(const torch::Tensor& x, bool cpu_float) {
                            x.size(2) * x.size(3) >= kMinWinogradTrainingPixels;
   torch::Tensor y =
       by_winograd ? kernels::winograd_conv2d(x, conv->weight, conv->bias) : conv->forward(x);
+  // Under autocast the convolution gave bfloat16 or float16; the normalisation computes its
+  // statistics in float32, as cuDNN's batch norm does.
+  if (norm() != nullptr) y = widen_reduced_precision(y);
   if (batch_norm && cpu_float && kernels::batch_norm_relu_applies(*batch_norm, y)) {
     return kernels::batch_norm_relu(*batch_norm, y);
   }
@@ -53,7 +57,7 @@ DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm n
 }
 
 torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) {
-  const bool cpu_float = x.is_cpu() && x.scalar_type() == torch::kFloat;
+  const bool cpu_float = kernels::cpu_fast_path_applies(x);
   torch::Tensor y = x;
   if (cpu_float && !is_training() && !torch::GradMode::is_enabled() &&
       kernels::winograd_enabled()) {
@@ -97,7 +101,10 @@ UpImpl::UpImpl(int64_t in_channels, int64_t out_channels, Norm norm)
       conv_(register_module("conv", DoubleConv(in_channels, out_channels, norm))) {}
 
 torch::Tensor UpImpl::forward(const torch::Tensor& x, const torch::Tensor& skip) {
-  return conv_->forward(torch::cat({skip, up_->forward(x)}, /*dim=*/1));
+  torch::Tensor up = up_->forward(x);
+  // Under autocast the transpose conv's output may be in a lower precision than the skip.
+  if (up.scalar_type() != skip.scalar_type()) up = up.to(skip.scalar_type());
+  return conv_->forward(torch::cat({skip, up}, /*dim=*/1));
 }
 
 UNetImpl::UNetImpl(const ModelConfig& config) : config_(config) {

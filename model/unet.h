@@ -35,7 +35,8 @@ struct ConvNormReLU {
 
   // The normalisation module, or nullptr with Norm::kNone.
   const torch::nn::Module* norm() const;
-  // relu(norm(conv(x))); `cpu_float`: x is a float CPU tensor, so the CPU fast paths may run.
+  // relu(norm(conv(x))); `cpu_float`: kernels::cpu_fast_path_applies(x), so the CPU fast
+  // paths may run.
   torch::Tensor forward(const torch::Tensor& x, bool cpu_float);
 };
 

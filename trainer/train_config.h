@@ -33,6 +33,11 @@ struct TrainConfig {
   // LibTorch's CPU allocator: auto (dunet's caching allocator unless AddressSanitizer runs) |
   // caching (an error where it cannot run) | system (c10's default).
   std::string cpu_allocator = "auto";
+  // Mixed precision (kernels/precision.h): fp32 | bf16 | fp16.
+  std::string precision = "fp32";
+  // Dynamic loss scaling (loss_scaler.h): auto (with fp16 only) | dynamic | off.
+  std::string loss_scaling = "auto";
+  double initial_loss_scale = 65536.0;  // 2^16, as torch.amp.GradScaler
 };
 
 struct ValidationConfig {

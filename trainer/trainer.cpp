@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "data/loader.h"
 #include "kernels/compute_threads.h"
 #include "kernels/numerics.h"
+#include "kernels/precision.h"
 #include "model/loss.h"
 #include "model/sync_batch_norm.h"
 #include "model/unet.h"
@@ -78,9 +80,10 @@ Trainer::Trainer(const TrainerSettings& config, launcher::Communicator& comm)
           ? static_cast<int>(config.train.threads)
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / comm.local_size());
   kernels::set_compute_threads(threads);
-  const kernels::NumericsReport numerics =
-      kernels::apply_numerics({config.model.conv_path, config.train.cpu_allocator});
+  const kernels::NumericsReport numerics = kernels::apply_numerics(
+      {config.model.conv_path, config.train.cpu_allocator, config.train.precision});
   s.device = select_device(config.dist.device, comm.local_rank());
+  kernels::check_precision_supported(s.precision, s.device.type());
   const std::string comm_version = comm.library_version();
   s.state.numerics = numerics.line() + " comm=" + comm.name() +
                      (comm_version.empty() ? "" : " comm_library=\"" + comm_version + "\"");
@@ -219,9 +222,10 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step, int64_t stop_af
     bar.update(batch->step + 1, fmt::format("loss {:.4f}", loss_value));
     ++window.steps;
     if (state.global_step % config.train.log_every_steps == 0 || batch->step + 1 == steps) {
-      spdlog::info("epoch={} step={}/{} global_step={} loss={:.5f} lr={:.3e} imgs_per_s={:.2f}",
+      spdlog::info("epoch={} step={}/{} global_step={} loss={:.5f} lr={:.3e} imgs_per_s={:.2f}{}",
                    epoch + 1, batch->step + 1, steps, state.global_step, loss_value, lr,
-                   window.steps * images_per_step() / seconds_since(window.start));
+                   window.steps * images_per_step() / seconds_since(window.start),
+                   scaler.enabled() ? fmt::format(" loss_scale={}", scaler.state().scale) : "");
       window = {Clock::now(), 0};
     }
     tally.stop = should_stop(stop_after_global_step);
@@ -276,12 +280,21 @@ void Trainer::Impl::zero_gradients() {
 }
 
 void Trainer::Impl::update_or_skip(double loss_value) {
-  if (gradients_finite()) {
+  scaler.unscale(model->parameters());
+  const bool finite = gradients_finite();
+  if (finite) {
     optimizer->step();
     bad_steps = 0;
+  } else if (scaler.enabled() && std::isfinite(loss_value)) {
+    // float16 gradients beyond its range: expected now and then, the scale adapts.
+    spdlog::info(
+        "step {}: gradients overflowed at loss scale {}; the update is skipped and the "
+        "scale halved",
+        state.global_step + 1, scaler.state().scale);
   } else {
     skip_bad_step(loss_value);
   }
+  scaler.update(finite);
 }
 
 double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {
@@ -290,10 +303,17 @@ double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {
           .to(device);
   const torch::Tensor masks =
       torch::from_blob(batch.masks.data(), {batch.size, 1, batch.patch, batch.patch}).to(device);
-  torch::Tensor loss = model::segmentation_loss(model->forward(images), masks, loss_kind);
+  torch::Tensor logits;
+  {
+    const kernels::AutocastScope autocast(device.type(), precision);
+    logits = model->forward(images);
+  }
+  torch::Tensor loss = model::segmentation_loss(logits, masks, loss_kind);
   if (loss_hook) loss = loss_hook(state.global_step + 1, loss);  // tests inject faults here
   if (reducer) reducer->prepare_for_backward(sync);
-  (loss / static_cast<double>(config.train.grad_accum)).backward();
+  torch::Tensor objective = loss / static_cast<double>(config.train.grad_accum);
+  if (scaler.enabled()) objective = objective * scaler.loss_factor();
+  objective.backward();
   if (reducer) reducer->finish();
   return loss.item<double>();
 }

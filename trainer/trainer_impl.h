@@ -13,10 +13,12 @@
 #include "checkpoint/format.h"
 #include "data/loader.h"
 #include "data/shard_set.h"
+#include "kernels/precision.h"
 #include "launcher/communicator.h"
 #include "model/loss.h"
 #include "model/unet.h"
 #include "trainer/gradient_reducer.h"
+#include "trainer/loss_scaler.h"
 #include "trainer/trainer.h"
 
 namespace dunet::trainer {
@@ -35,6 +37,8 @@ struct Trainer::Impl {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<GradientReducer> reducer;  // only with more than one process
   model::LossKind loss_kind;
+  kernels::Precision precision;  // of the forward pass (train.precision)
+  LossScaler scaler;
   checkpoint::CheckpointStore store;
   checkpoint::CheckpointMeta state;  // where training stands; saved in every checkpoint
   FitOptions options;
@@ -47,6 +51,8 @@ struct Trainer::Impl {
         comm(comm_),
         resolved_toml(c.resolved_config),
         loss_kind(model::parse_loss(c.train.loss)),
+        precision(kernels::parse_precision(c.train.precision)),
+        scaler(c.train.loss_scaling, c.train.precision, c.train.initial_loss_scale),
         store(std::filesystem::path(c.run.output_dir) / "checkpoints", c.checkpoint.keep_last) {}
 
   // ---- The epoch loop (trainer.cpp) ----
@@ -69,7 +75,8 @@ struct Trainer::Impl {
   // Forward and backward of one micro-batch; gradients are averaged over ranks when `sync`.
   double micro_step(data::Batch& batch, bool sync);
   void zero_gradients();
-  // Steps the optimiser, or skips the update when the gradients are not finite.
+  // Unscales the gradients, then steps the optimiser, or skips the update when they are not
+  // finite: an overflow of the loss scale when only the gradients are, a bad step otherwise.
   void update_or_skip(double loss_value);
   double images_per_step() const {
     return static_cast<double>(config.train.batch_size * config.train.grad_accum * comm.size());

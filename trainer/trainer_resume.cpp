@@ -44,6 +44,9 @@ void Trainer::Impl::resume(const std::string& mode) {
     state.last_iou = saved.last_iou;
     state.last_dice = saved.last_dice;
     state.last_loss = saved.last_loss;
+    if (scaler.enabled() && saved.loss_scale > 0) {
+      scaler.restore({saved.loss_scale, saved.loss_scale_good_steps});
+    }
     spdlog::info("resumed from {} at epoch={} global_step={} (saved with {} processes)",
                  from->string(), saved.epoch, saved.global_step, saved.world_size);
   }
@@ -52,6 +55,8 @@ void Trainer::Impl::resume(const std::string& mode) {
 }
 
 void Trainer::Impl::save_checkpoint(bool is_best) {
+  state.loss_scale = scaler.enabled() ? scaler.state().scale : 0.0;
+  state.loss_scale_good_steps = scaler.enabled() ? scaler.state().good_steps : 0;
   if (comm.is_root()) {
     const fs::path path = store.save(model, *optimizer, state, is_best);
     spdlog::info("checkpoint={} epoch={} global_step={} best={}", path.string(), state.epoch,

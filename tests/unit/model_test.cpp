@@ -17,6 +17,7 @@
 #include "kernels/cpu_kernels.h"
 #include "kernels/fast_paths.h"
 #include "kernels/numerics.h"
+#include "kernels/precision.h"
 #include "kernels/torch_compat.h"
 #include "kernels/winograd_conv.h"
 #include "model/loss.h"
@@ -610,6 +611,87 @@ TEST(Numerics, ReportNamesEveryFactInAFixedParseableOrder) {
 }
 
 // The one place that hides LibTorch 1.13's string keys and 2.x's pointer keys.
+// Under train.precision = bf16 a convolution computes on bfloat16 operands. Oracle: float64
+// convolution of the operands rounded to bfloat16. Bound: the float32 accumulation of K = 9C
+// products (K u32 sum|w||x|, u32 = 2^-24) plus rounding the result to bfloat16 (2^-8 |y|).
+// Without autocast the same call is float32 and much closer to the float64 result.
+TEST(Precision, AutocastRunsConvolutionsInBfloat16AndRestoresTheState) {
+  try {
+    check_precision_supported(Precision::kBf16, c10::DeviceType::CPU);
+  } catch (const ConfigError& e) {
+    GTEST_SKIP() << e.what();
+  }
+  torch::manual_seed(3);
+  const auto x = torch::randn({2, 8, 12, 12}), w = torch::randn({4, 8, 3, 3});
+  const auto to_bf16_double = [](const torch::Tensor& t) {
+    return t.to(torch::kBFloat16).to(torch::kDouble);
+  };
+  const auto reference = torch::conv2d(to_bf16_double(x), to_bf16_double(w), {}, 1, 1);
+  const auto magnitude = torch::conv2d(to_bf16_double(x).abs(), to_bf16_double(w).abs(), {}, 1, 1);
+  torch::Tensor y;
+  {
+    const AutocastScope autocast(c10::DeviceType::CPU, Precision::kBf16);
+    EXPECT_TRUE(autocast_active(c10::DeviceType::CPU));
+    y = torch::conv2d(x, w, {}, 1, 1);
+  }
+  EXPECT_FALSE(autocast_active(c10::DeviceType::CPU));
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  const double k = 9 * 8;
+  const auto bound = k * std::ldexp(1.0, -24) * magnitude + std::ldexp(1.0, -8) * reference.abs();
+  EXPECT_TRUE((y.to(torch::kDouble) - reference).abs().le(bound).all().item<bool>());
+  // fp32 is no autocast at all.
+  {
+    const AutocastScope none(c10::DeviceType::CPU, Precision::kFp32);
+    EXPECT_FALSE(autocast_active(c10::DeviceType::CPU));
+    EXPECT_EQ(torch::conv2d(x, w, {}, 1, 1).scalar_type(), torch::kFloat);
+  }
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);
+  EXPECT_STREQ(precision_name(Precision::kFp16), "fp16");
+  EXPECT_THROW(parse_precision("fp8"), ConfigError);
+  EXPECT_THROW(check_precision_supported(Precision::kFp16, c10::DeviceType::CPU), ConfigError);
+  EXPECT_NO_THROW(check_precision_supported(Precision::kFp16, c10::DeviceType::CUDA));
+}
+
+// The hand-written CPU paths take only float32 CPU tensors outside autocast: never a tensor
+// of another device (a meta tensor stands in for CUDA here), type or precision. A UNet under
+// bf16 autocast then runs on LibTorch's operators alone and still gives float32-close logits.
+TEST(Precision, CpuFastPathsNeverTakeOtherDevicesTypesOrAutocast) {
+  const auto cpu = torch::ones({1, 4, 4, 4});
+  EXPECT_EQ(cpu_fast_path_applies(cpu), kCpuKernelsBuilt);
+  EXPECT_FALSE(cpu_fast_path_applies(torch::ones({1, 4, 4, 4}, torch::kDouble)));
+  EXPECT_FALSE(cpu_fast_path_applies(torch::ones({1, 4, 4, 4}, torch::kBFloat16)));
+  EXPECT_FALSE(cpu_fast_path_applies(torch::empty({1, 4, 4, 4}, torch::device(torch::kMeta))));
+  EXPECT_FALSE(cpu_fast_path_applies(torch::Tensor()));
+  torch::nn::BatchNorm2d norm(4);
+  {
+    const AutocastScope autocast(c10::DeviceType::CPU, Precision::kBf16);
+    EXPECT_FALSE(cpu_fast_path_applies(cpu));
+    EXPECT_FALSE(batch_norm_relu_applies(*norm, cpu));
+    EXPECT_THROW(winograd_conv2d(cpu, torch::ones({4, 4, 3, 3}), torch::zeros({4})), Error);
+  }
+  try {
+    check_precision_supported(Precision::kBf16, c10::DeviceType::CPU);
+  } catch (const ConfigError& e) {
+    GTEST_SKIP() << e.what();
+  }
+  torch::manual_seed(5);
+  UNet net(config(8, 2));
+  net->train();
+  const auto input = torch::randn({2, 3, 32, 32});
+  const auto fp32 = net->forward(input);
+  torch::Tensor bf16;
+  {
+    const AutocastScope autocast(c10::DeviceType::CPU, Precision::kBf16);
+    bf16 = net->forward(input);
+  }
+  EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);  // the head convolution ran in bf16
+  EXPECT_EQ(bf16.sizes(), fp32.sizes());
+  // Loose, for a 10-layer network of bf16 operands (8 significant bits): a tenth of the
+  // logits' spread; an fp32 path taken by mistake would also pass, the dtype above would not.
+  const double spread = fp32.std().item<double>();
+  EXPECT_LT((bf16.to(torch::kFloat) - fp32).abs().max().item<double>(), 0.1 * spread + 1e-3);
+}
+
 TEST(TorchCompat, OptimizerStateKeyFollowsTheMapsKeyType) {
   int object = 0;
   const std::map<std::string, int> by_string;

@@ -24,6 +24,7 @@
 #include "launcher/logging.h"
 #include "tests/fixtures/fixtures.h"
 #include "trainer/gradient_check.h"
+#include "trainer/loss_scaler.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/trainer.h"
 
@@ -425,6 +426,41 @@ TEST(LrSchedule, ValuesByHand) {
   EXPECT_DOUBLE_EQ(learning_rate_at(c, 2), 0.1);
 }
 
+// GradScaler's rule by hand: x0.5 at an overflow (and the count restarts), x2 after
+// kGrowthInterval good steps in a row; gradients are divided by exactly the scale.
+TEST(LossScaler, BacksOffOnOverflowGrowsAfterTheIntervalAndUnscalesExactly) {
+  LossScaler off("auto", "bf16", 1024.0);
+  EXPECT_FALSE(off.enabled());
+  EXPECT_EQ(off.loss_factor(), 1.0);
+  EXPECT_TRUE(LossScaler("auto", "fp16", 1024.0).enabled());
+  LossScaler scaler("dynamic", "fp32", 1024.0);
+  ASSERT_TRUE(scaler.enabled());
+  EXPECT_EQ(scaler.loss_factor(), 1024.0);
+  scaler.update(false);
+  EXPECT_EQ(scaler.state().scale, 512.0);
+  for (int64_t i = 0; i + 1 < LossScaler::kGrowthInterval; ++i) scaler.update(true);
+  EXPECT_EQ(scaler.state().scale, 512.0);
+  EXPECT_EQ(scaler.state().good_steps, LossScaler::kGrowthInterval - 1);
+  scaler.update(false);  // an overflow restarts the count
+  EXPECT_EQ(scaler.state().scale, 256.0);
+  EXPECT_EQ(scaler.state().good_steps, 0);
+  for (int64_t i = 0; i < LossScaler::kGrowthInterval; ++i) scaler.update(true);
+  EXPECT_EQ(scaler.state().scale, 512.0);
+  EXPECT_EQ(scaler.state().good_steps, 0);
+
+  torch::Tensor p = torch::zeros({3}, torch::requires_grad());
+  p.mutable_grad() = torch::tensor({512.0f, -1024.0f, 3.0f});
+  scaler.unscale({p});
+  EXPECT_TRUE(torch::equal(p.grad(), torch::tensor({1.0f, -2.0f, 3.0f / 512.0f})));
+  scaler.restore({8.0, 7});
+  EXPECT_EQ(scaler.loss_factor(), 8.0);
+  EXPECT_EQ(scaler.state().good_steps, 7);
+
+  EXPECT_THROW(LossScaler("off", "fp16", 1024.0), ConfigError);  // fp16 must scale
+  EXPECT_THROW(LossScaler("sometimes", "fp32", 1024.0), ConfigError);
+  EXPECT_THROW(LossScaler("dynamic", "fp32", 0.5), ConfigError);
+}
+
 // A tiny but real training set and run config.
 class TrainerTest : public ::testing::Test {
  protected:
@@ -524,6 +560,102 @@ TEST_F(TrainerTest, TwoRunsWithTheSameSeedAreBitwiseIdentical) {
   c.run.seed = 43;
   EXPECT_NE(Trainer(config::trainer_settings(c), comm_).fit({"never"}).state_digest,
             first.state_digest);
+}
+
+// train.precision = "bf16": the forward pass runs under autocast, the run learns, its
+// checkpoints say so and carry the loss scale, and a resume ends bitwise where an
+// uninterrupted run ends (with dynamic loss scaling on, so the scaler's state must travel).
+TEST_F(TrainerTest, Bf16TrainingLearnsRecordsItsPrecisionAndResumesExactly) {
+  auto mixed = [&](const std::string& name) {
+    auto c = run_config(name);
+    c.train.precision = "bf16";
+    c.train.loss_scaling = "dynamic";
+    c.train.initial_loss_scale = 1024.0;
+    return c;
+  };
+  auto one_epoch = mixed("bf16-1");
+  one_epoch.train.epochs = 1;
+  const FitResult first_epoch = Trainer(config::trainer_settings(one_epoch), comm_).fit({"never"});
+  const FitResult full = Trainer(config::trainer_settings(mixed("bf16")), comm_).fit({"never"});
+  EXPECT_EQ(full.global_step, 16);
+  EXPECT_LT(full.last_loss, first_epoch.last_loss);  // it learns
+  const auto latest = CheckpointStore(tmp_ / "bf16" / "checkpoints", 10).latest();
+  ASSERT_TRUE(latest.has_value());
+  const CheckpointMeta meta = read_checkpoint_meta(*latest);
+  EXPECT_NE(meta.numerics.find("precision=bf16"), std::string::npos) << meta.numerics;
+  EXPECT_EQ(meta.loss_scale, 1024.0);  // 16 finite steps: no overflow, no growth yet
+  EXPECT_EQ(meta.loss_scale_good_steps, 16);
+  EXPECT_NE(describe_checkpoint(*latest).find("loss_scale       1024"), std::string::npos);
+
+  const FitResult stopped =
+      Trainer(config::trainer_settings(mixed("bf16-stop")), comm_).fit({"never", 10});
+  EXPECT_EQ(stopped.global_step, 10);
+  const FitResult rest = Trainer(config::trainer_settings(mixed("bf16-stop")), comm_).fit({"auto"});
+  EXPECT_EQ(rest.global_step, 16);
+  EXPECT_EQ(rest.state_digest, full.state_digest);
+  EXPECT_DOUBLE_EQ(rest.last_iou, full.last_iou);
+  const auto resumed = CheckpointStore(tmp_ / "bf16-stop" / "checkpoints", 10).latest();
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(read_checkpoint_meta(*resumed).loss_scale_good_steps, 16);
+  kernels::apply_numerics({});
+}
+
+// Gradients of global steps [first, first + count) become NaN while the loss stays finite (the
+// gradient of sqrt at 0 times 0), as when float16 gradients overflow.
+Trainer::LossHookForTesting nan_gradients_for_steps(int64_t first, int64_t count) {
+  return [first, count](int64_t step, torch::Tensor loss) {
+    if (step < first || step >= first + count) return loss;
+    return loss + torch::sqrt(loss - loss);
+  };
+}
+
+// With loss scaling, steps whose gradients overflow are skipped and halve the scale without
+// counting as bad steps (max_bad_steps = 1 would stop the run at the first); without it, the
+// same steps are bad steps. Closed form: 3 overflows from 1024 leave 128, and the 3 steps
+// after the last overflow are the good steps since.
+TEST_F(TrainerTest, OverflowingGradientsHalveTheLossScaleWithoutStoppingTheRun) {
+  auto c = run_config("overflow");
+  c.train.epochs = 2;
+  c.train.precision = "bf16";
+  c.train.loss_scaling = "dynamic";
+  c.train.initial_loss_scale = 1024.0;
+  c.train.max_bad_steps = 1;
+  Trainer scaled(config::trainer_settings(c), comm_);
+  scaled.set_loss_hook_for_testing(nan_gradients_for_steps(3, 3));
+  const FitResult result = scaled.fit({"never"});
+  EXPECT_EQ(result.global_step, 8);
+  const auto latest = CheckpointStore(tmp_ / "overflow" / "checkpoints", 10).latest();
+  ASSERT_TRUE(latest.has_value());
+  const CheckpointMeta meta = read_checkpoint_meta(*latest);
+  EXPECT_EQ(meta.loss_scale, 128.0);
+  EXPECT_EQ(meta.loss_scale_good_steps, 3);
+  model::UNet net = final_model("overflow");
+  for (const auto& p : net->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
+
+  auto unscaled = run_config("unscaled");
+  unscaled.train.epochs = 2;
+  unscaled.train.max_bad_steps = 1;
+  Trainer plain(config::trainer_settings(unscaled), comm_);
+  plain.set_loss_hook_for_testing(nan_gradients_for_steps(3, 3));
+  EXPECT_THROW(plain.fit({"never"}), dunet::Error);
+  kernels::apply_numerics({});
+}
+
+// float16 needs CUDA; the refusal names the key and what to use instead.
+TEST_F(TrainerTest, Fp16OnTheCpuIsRefusedByName) {
+  auto c = run_config("fp16");
+  c.train.precision = "fp16";
+  c.dist.device = "cpu";
+  try {
+    Trainer(config::trainer_settings(c), comm_);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("train.precision = \"fp16\" needs a CUDA device"), std::string::npos)
+        << message;
+  }
+  EXPECT_FALSE(fs::exists(tmp_ / "fp16" / "config.toml"));
+  kernels::apply_numerics({});
 }
 
 // The loss of global steps [first, first + count) becomes NaN, through the trainer's test seam.
