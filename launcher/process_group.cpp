@@ -23,11 +23,19 @@ bool built_with_nccl() {
 
 namespace {
 
-std::unique_ptr<Communicator> make_nccl(MpiCommunicator& bootstrap) {
+std::unique_ptr<Communicator> make_nccl(MpiCommunicator& bootstrap, const DistConfig& config) {
 #ifdef DUNET_HAVE_NCCL
-  return std::make_unique<NcclCommunicator>(bootstrap);
+  NcclOptions options;
+  options.timeout_s = static_cast<double>(config.timeout_s);
+  // As the MPI watchdog: a rank whose run did not end itself after the abort ends the job.
+  options.end_job = [](const std::string& reason) {
+    spdlog::error("{}; ending the job", reason);
+    MpiWorld::abort(1);
+  };
+  return std::make_unique<NcclCommunicator>(bootstrap, std::move(options));
 #else
   (void)bootstrap;
+  (void)config;
   throw CommError(
       "dist.backend = \"nccl\", but this dunet was built without NCCL (CMake did not find the "
       "CUDA toolkit and nccl.h); rebuild with them or use dist.backend = \"mpi\"");
@@ -64,7 +72,7 @@ ProcessGroup::ProcessGroup(const DistConfig& config) {
   mpi_ = std::make_unique<MpiCommunicator>(*world_, watchdog_.get());
   active_ = mpi_.get();
   if (backend == "nccl" || (backend == "auto" && built_with_nccl() && gpus_visible())) {
-    other_ = make_nccl(*mpi_);
+    other_ = make_nccl(*mpi_, config);
     active_ = other_.get();
   }
 }

@@ -1,5 +1,8 @@
 #include "trainer/gradient_reducer.h"
 
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
+
 #include <chrono>
 
 #include "core/error.h"
@@ -31,7 +34,8 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters,
       slot_of_(parameters_.size()),
       filled_(parameters_.size(), false),
       comm_(comm.duplicate()),
-      scale_(1.0 / comm.size()) {
+      scale_(1.0 / comm.size()),
+      device_(parameters_.empty() ? c10::Device(c10::kCPU) : parameters_.front().device()) {
   // Autograd produces gradients roughly in reverse registration order, so bucket 0 holds the
   // last parameters and is ready first. The order depends only on the model: same on all ranks.
   Bucket current;
@@ -107,6 +111,9 @@ void GradientReducer::prepare_for_backward(bool sync) {
   DUNET_ASSERT(!active_);
   sync_ = sync;
   if (!sync) return;
+  if (!device_.is_cpu()) {
+    producer_stream_ = c10::impl::VirtualGuardImpl(device_.type()).getStream(device_);
+  }
   for (auto& bucket : buckets_) {
     bucket.pending = static_cast<int64_t>(bucket.parameters.size());
     bucket.ready = false;
@@ -161,6 +168,8 @@ void GradientReducer::communication_loop() {
     }
     const auto start = Clock::now();
     try {
+      c10::OptionalStreamGuard stream_guard;  // device and stream of the training thread
+      if (producer_stream_) stream_guard.reset_stream(*producer_stream_);
       comm_->all_reduce(bucket->flat, launcher::ReduceOp::kSum);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);

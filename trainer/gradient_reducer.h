@@ -6,11 +6,13 @@
 // See Note [Gradient buckets] in docs/design.md.
 #pragma once
 
+#include <c10/core/Stream.h>
 #include <torch/torch.h>
 
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -81,6 +83,11 @@ class GradientReducer {
   // with collectives the training thread issues meanwhile (sync BatchNorm, metrics).
   std::unique_ptr<launcher::Communicator> comm_;
   double scale_;  // 1 / world size, applied while copying into the bucket
+  // On a GPU: the training thread's current stream, which produces the gradients. The
+  // communication thread runs each all-reduce under a guard for it (its device, and that
+  // stream as current), so the communicator orders the all-reduce after the gradients.
+  c10::Device device_;
+  std::optional<c10::Stream> producer_stream_;
 
   std::mutex mutex_;
   std::condition_variable changed_;

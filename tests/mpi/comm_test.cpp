@@ -136,7 +136,7 @@ TEST(ProcessGroup, NcclWithoutAGpuFailsClearly) {
   if (visible_cuda_devices() > 0) GTEST_SKIP() << "a GPU is visible: covered by gpu tests";
   MpiCommunicator bootstrap(world());
   try {
-    NcclCommunicator nccl(bootstrap);
+    NcclCommunicator nccl(bootstrap, NcclOptions{});
     FAIL() << "NCCL communicator built without a GPU";
   } catch (const CommError& e) {
     EXPECT_NE(std::string(e.what()).find("needs a CUDA device, but none is usable"),
