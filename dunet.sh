@@ -6,6 +6,8 @@
 #   ./dunet.sh deps    install the Debian packages only
 #   ./dunet.sh test-debian13   `test` inside a Debian 13 root made by scripts/debian13.sh
 #   ./dunet.sh test-portable   every test in a build without the hand-written CPU kernels
+#   ./dunet.sh build-cuda      the CUDA build (Debian 13's CUDA LibTorch and NCCL) in a Debian 13
+#                              root, warnings as errors, then its unit and MPI tests (no GPU needed)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -95,6 +97,40 @@ run_portable_tests() {
   (cd "$dir" && ctest --output-on-failure -j "$(nproc)" --timeout 1200 "$@")
 }
 
+# Debian 13's CUDA LibTorch (contrib, CUDA 12.4 from non-free) and NCCL. It conflicts with the
+# CPU libtorch-dev, so it lives in a root of its own (scripts/debian13.sh cuda-root).
+CUDA_PACKAGES=(libtorch-cuda-dev libnccl-dev nvidia-cuda-toolkit)
+
+build_cuda() {
+  if [ "${DUNET_IN_CUDA_ROOT:-0}" != 1 ]; then
+    exec "$ROOT/scripts/debian13.sh" cuda-run env DUNET_IN_CUDA_ROOT=1 ./dunet.sh build-cuda "$@"
+  fi
+  # nvidia-cudnn only downloads cuDNN from NVIDIA's site after its licence question; without
+  # internet that fails the install. Declined here: a generated stub stands in (below).
+  echo "nvidia-cudnn nvidia-cudnn/question select I Do Not Agree" | debconf-set-selections
+  local p cuda_list=("${CUDA_PACKAGES[@]}")
+  for p in "${PACKAGES[@]}"; do [ "$p" = libtorch-dev ] || cuda_list+=("$p"); done
+  PACKAGES=("${cuda_list[@]}")
+  install_deps
+  local stub="$BUILD_DIR/cudnn-stub" torch_cuda=/usr/lib/x86_64-linux-gnu/libtorch_cuda.so
+  mkdir -p "$BUILD_DIR"
+  if ! ldconfig -p | grep -q 'libcudnn.so.9 '; then
+    log "no cuDNN on this machine: a stub libcudnn.so.9 for linking and CPU tests"
+    "$ROOT/scripts/cudnn_stub.sh" "$torch_cuda" "$stub"
+    export LD_LIBRARY_PATH="$stub${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+  log "building against the CUDA LibTorch in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUNET_WERROR=ON \
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$stub" ${DUNET_CMAKE_ARGS:-} \
+    > "$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log"; exit 1; }
+  grep -q "NCCL backend enabled" "$BUILD_DIR/configure.log" || {
+    grep "dunet:" "$BUILD_DIR/configure.log"; log "the NCCL backend was not enabled"; exit 1; }
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+  mpi_env
+  log "running the unit and multi-rank tests with the CUDA LibTorch"
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1200 -L "unit|mpi" -LE e2e "$@")
+}
+
 run_demo() {
   build
   local dunet="$BUILD_DIR/apps/dunet" demo="$ROOT/demo"
@@ -123,7 +159,8 @@ case "${1:-}" in
   test) shift; run_tests "$@" ;;
   build) build ;;
   test-portable) shift; run_portable_tests "$@" ;;
+  build-cuda) shift; build_cuda "$@" ;;
   test-debian13) shift; exec "$ROOT/scripts/debian13.sh" run ./dunet.sh test "$@" ;;
   deps) install_deps ;;
-  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -3,14 +3,19 @@
 # and commands run inside it with this source tree mounted at /src:
 #   scripts/debian13.sh root            make the root (or check the cached one)
 #   scripts/debian13.sh run CMD [ARG]   run CMD in the root, in /src (e.g. ./dunet.sh test)
-# The root is cached in $DUNET_DEBIAN13_ROOT (default /var/cache/dunet/debian13) and rebuilt
-# from nothing when it is missing or was left half made. The team's ../shared folder, where
+#   scripts/debian13.sh cuda-root       make the CUDA root: a copy of the root, for the CUDA
+#                                       LibTorch (`./dunet.sh build-cuda` installs it there)
+#   scripts/debian13.sh cuda-run CMD    run CMD in the CUDA root (builds go to build-cuda)
+# The root is cached in $DUNET_DEBIAN13_ROOT (default /var/cache/dunet/debian13), the CUDA
+# root beside it ($DUNET_DEBIAN13_CUDA_ROOT, default <root>-cuda); each is rebuilt from
+# nothing when it is missing or was left half made. The team's ../shared folder, where
 # there is one, is mounted read-only at /shared. Every mount lives in a private mount namespace
 # of this script's own (unshare), so none outlives it and the host's are untouched.
 # Needs root, debootstrap and unshare (util-linux).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=${DUNET_DEBIAN13_ROOT:-/var/cache/dunet/debian13}
+CUDA_ROOT=${DUNET_DEBIAN13_CUDA_ROOT:-$ROOT-cuda}
 SUITE=trixie
 STAMP="$ROOT/.dunet-root-ready"
 
@@ -68,10 +73,24 @@ SOURCES
   touch "$STAMP"
 }
 
-# Runs "$@" inside the root, in a mount namespace of its own: /proc, /dev, a fresh /dev/shm
-# (OpenMPI's shared memory) and the source tree at /src.
-run_in_root() {
+# The CUDA root starts as a copy of the finished root; `./dunet.sh build-cuda` run inside it
+# installs the CUDA LibTorch, which conflicts with the CPU one the tests of the root use.
+make_cuda_root() {
   make_root
+  [ -f "$CUDA_ROOT/.dunet-root-ready" ] && return 0
+  log "copying $ROOT to $CUDA_ROOT"
+  rm -rf "$CUDA_ROOT.partial"
+  cp -a "$ROOT" "$CUDA_ROOT.partial"
+  rm -rf "$CUDA_ROOT"
+  mv "$CUDA_ROOT.partial" "$CUDA_ROOT"
+}
+
+# Runs CMD inside root ROOT with DUNET_BUILD_DIR=BUILD_DIR, in a mount namespace of its own:
+# /proc, /dev, a fresh /dev/shm (OpenMPI's shared memory) and the source tree at /src.
+#   run_in ROOT BUILD_DIR CMD [ARG...]
+run_in() {
+  local ROOT=$1 build_dir=$2
+  shift 2
   # Name resolution as on the host: apt's mirror, and this host's own name (the SLURM tests'
   # node) must resolve inside the root too.
   cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
@@ -91,7 +110,7 @@ run_in_root() {
       mount -o remount,bind,ro '$ROOT/shared'
     fi
     exec chroot '$ROOT' /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-      LANG=C.UTF-8 TERM=\${TERM:-dumb} CI=\${CI:-} DUNET_BUILD_DIR=/src/build-debian13 \
+      LANG=C.UTF-8 TERM=\${TERM:-dumb} CI=\${CI:-} DUNET_BUILD_DIR='$build_dir' \
       DUNET_SKIP_SANITIZER=\${DUNET_SKIP_SANITIZER:-0} \
       CCACHE_DIR=/root/.cache/ccache /bin/bash -c 'cd /src && exec $quoted'
   "
@@ -99,6 +118,10 @@ run_in_root() {
 
 case "${1:-}" in
   root) make_root; log "root ready: $ROOT" ;;
-  run) shift; [ $# -gt 0 ] || die "usage: scripts/debian13.sh run CMD [ARG...]"; run_in_root "$@" ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  run) shift; [ $# -gt 0 ] || die "usage: scripts/debian13.sh run CMD [ARG...]"
+    make_root; run_in "$ROOT" /src/build-debian13 "$@" ;;
+  cuda-root) make_cuda_root; log "CUDA root ready: $CUDA_ROOT" ;;
+  cuda-run) shift; [ $# -gt 0 ] || die "usage: scripts/debian13.sh cuda-run CMD [ARG...]"
+    make_cuda_root; run_in "$CUDA_ROOT" /src/build-cuda "$@" ;;
+  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
