@@ -1,8 +1,10 @@
 // `dunet bench allreduce`: collective bandwidth under mpirun (see bench/allreduce_bench.h);
-// `dunet bench upconv`, `conv3x3` and `infer`: layer and inference timings (layer_bench.h).
+// `dunet bench upconv`, `conv3x3` and `infer`: layer and inference timings (layer_bench.h);
+// `dunet bench loader`: training patches per second from shards (loader_bench.h).
 #include "apps/commands.h"
 #include "bench/allreduce_bench.h"
 #include "bench/layer_bench.h"
+#include "bench/loader_bench.h"
 #include "core/error.h"
 
 namespace dunet::apps {
@@ -60,6 +62,26 @@ void add_bench_command(CLI::App& app) {
   infer->add_option("--threads", in->threads, "CPU threads")->capture_default_str();
   infer->add_option("--repeats", in->repeats, "Timed repetitions")->capture_default_str();
   infer->callback([in] { bench::run_infer_bench(*in); });
+
+  auto* loader = cmd->add_subcommand(
+      "loader", "Training patches per second the data loader delivers, per worker thread");
+  auto load = std::make_shared<bench::LoaderBenchOptions>();
+  loader->add_option("--data", load->data, "Shard globs (train-*.h5 of `dunet prepare`)")
+      ->required();
+  loader->add_option("--workers", load->workers, "Worker counts to measure (data.workers)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  loader->add_option("--patch", load->patch, "Patch size (data.patch_size)")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 8192));
+  loader->add_option("--batch", load->batch, "Patches per batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  loader->add_option("--batches", load->batches, "Timed batches per worker count")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  loader->add_flag("!--no-augment", load->augment, "Without flips and rotations");
+  loader->callback([load] { bench::run_loader_bench(*load); });
 }
 
 }  // namespace dunet::apps
