@@ -9,7 +9,8 @@ WORK=$(mktemp -d)
 trap 'bash "$CLUSTER" stop "$WORK/cluster" > /dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 cd "$WORK"
 
-host_files() { find /etc/slurm /etc/munge /run/munge -type f -print0 2>/dev/null | sort -z | xargs -0 -r md5sum; }
+# (Folders that do not exist on this host are no error: /run/munge exists only once munged ran.)
+host_files() { { find /etc/slurm /etc/munge /run/munge -type f -print0 2>/dev/null || true; } | sort -z | xargs -0 -r md5sum; }
 daemons() { pgrep -x 'munged|slurmctld|slurmd' | sort || true; }
 files_before=$(host_files)
 daemons_before=$(daemons)
