@@ -129,6 +129,16 @@ build_cuda() {
   mpi_env
   log "running the unit and multi-rank tests with the CUDA LibTorch"
   (cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1200 -L "unit|mpi" -LE e2e "$@")
+  # The GPU check compiles here too (against Debian's CUDA LibTorch instead of PyTorch's); its
+  # tests skip without a GPU, so this proves the build of tests/gpu/run.sh, not its results.
+  log "compiling the GPU check (tests/gpu/run.sh)"
+  "$ROOT/tests/gpu/pack.sh" "$BUILD_DIR/gpu-pack"
+  DUNET_TORCH_PREFIX=/usr DUNET_NCCL_INCLUDE=/usr/include \
+    DUNET_NCCL_LIBRARY=/usr/lib/x86_64-linux-gnu/libnccl.so DUNET_GPU_PACK="$BUILD_DIR/gpu-pack" \
+    DUNET_GPU_BUILD="$BUILD_DIR/gpu-check" \
+    DUNET_GPU_CMAKE_ARGS="-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$stub -DDUNET_WERROR=ON" \
+    "$ROOT/tests/gpu/run.sh" "$BUILD_DIR/gpu-check/results"
+  log "CUDA build: built, unit and MPI tests passed, GPU check compiled (no GPU here)"
 }
 
 run_demo() {

@@ -88,6 +88,13 @@ cp big/*/images/*.png many/b.png
 [ -f runs/dirs/data/train/train-00000-of-00001.h5 ] || fail "--train-dir was not prepared"
 [ "$(json_field runs/dirs/metrics.jsonl epoch)" = 1 ] || fail "--train-dir run did not train"
 
+# The loader benchmark reads the shards it is given and counts what it delivered.
+"$DUNET" bench loader --data 'shards/train-*.h5' --workers 1 2 --patch 32 --batch 4 \
+  --batches 20 > loader.txt
+grep -q "samples=36 channels=3 patch=32 batch=4 augment=on" loader.txt || fail "$(cat loader.txt)"
+[ "$(grep -c '^loader workers=[12] batches=20 patches_per_s=' loader.txt)" = 2 ] ||
+  fail "bench loader: $(cat loader.txt)"
+
 # The defaults printed by `config --defaults` load back unchanged.
 "$DUNET" config --defaults > defaults.toml
 "$DUNET" config --check defaults.toml > checked.toml

@@ -9,7 +9,8 @@
 # 3. prints the GPU figures (gpu_bench): base-64 training images/s at 256x256 per precision and
 #    the inference latency.
 # Results go to OUT_DIR (default $OUT, else build-gpu/results): build.log, ctest.log, bench.txt.
-# Environment: PYTHON (python3), DUNET_GPU_PACK (build/gpu-pack), DUNET_GPU_BUILD (build-gpu).
+# Environment: PYTHON (python3), DUNET_GPU_PACK (build/gpu-pack), DUNET_GPU_BUILD (build-gpu),
+# DUNET_GPU_CMAKE_ARGS (more CMake arguments).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SRC=$(pwd)
@@ -71,14 +72,14 @@ command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,
 log "building in $BUILD"
 cmake -S "$SRC/tests/gpu" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DDUNET_GPU_PACK="$PACK" \
-  -DNCCL_INCLUDE_DIR="$NCCL_INCLUDE" -DNCCL_LIBRARY="$NCCL_LIB" \
+  -DNCCL_INCLUDE_DIR="$NCCL_INCLUDE" -DNCCL_LIBRARY="$NCCL_LIB" ${DUNET_GPU_CMAKE_ARGS:-} \
   > "$RESULTS/build.log" 2>&1 || { tail -40 "$RESULTS/build.log"; die "configure (build.log)"; }
 cmake --build "$BUILD" -j "$(nproc)" >> "$RESULTS/build.log" 2>&1 ||
   { grep -m20 -E "error|Error" "$RESULTS/build.log"; die "build (build.log)"; }
 
 log "running the gpu label"
 status=0
-(cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 600) > "$RESULTS/ctest.log" 2>&1 ||
+(cd "$BUILD" && ctest -L gpu -V --timeout 600) > "$RESULTS/ctest.log" 2>&1 ||
   status=$?
 grep -E "^\[ +(OK|FAILED|SKIPPED) +\]|tests passed" "$RESULTS/ctest.log" |
   tee -a "$RESULTS/summary.txt" >&2 || true
