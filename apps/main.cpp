@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <iostream>
 
+#include "apps/cli_suggestions.h"
 #include "apps/commands.h"
 #include "apps/exit_code.h"
 #include "core/error.h"
@@ -13,7 +15,7 @@
 #include "launcher/process_group.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dunet: UNet segmentation of microscope images, from PNG folders to masks"};
+  CLI::App app{"dunet: UNet segmentation of microscope images, from PNG folders to masks", "dunet"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dunet 0.1.0");
   dunet::apps::add_synth_command(app);
@@ -31,6 +33,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // An unknown sub-command or option is the cause of an "unexpected argument" or of a
+    // "required option missing" (it was misspelt), whichever CLI11 reports first.
+    const int code = e.get_exit_code();
+    if (code == static_cast<int>(CLI::ExitCodes::ExtrasError) ||
+        code == static_cast<int>(CLI::ExitCodes::RequiredError)) {
+      if (const auto unknown = dunet::apps::describe_unknown_argument(app)) {
+        std::cerr << *unknown << "\n";
+        return static_cast<int>(CLI::ExitCodes::ExtrasError);
+      }
+    }
     return app.exit(e);
   } catch (const dunet::apps::ExitCode& e) {
     return e.code;

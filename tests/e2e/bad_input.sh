@@ -46,7 +46,7 @@ echo "not a checkpoint" > fake.pt
 expect_failure "infer with a non-checkpoint" "'fake.pt' is not a dunet checkpoint" \
   "$DUNET" infer --model fake.pt --image "png/$first/images/$first.png" --out m.png
 # ---- Checkpoints are verified by every reader; outputs are never inputs ----
-printf '[data]\ntrain = ["shards/train-*.h5"]\nval = ["shards/val-*.h5"]\npatch_size = 32\n[model]\nbase_channels = 4\ndepth = 2\n[train]\nepochs = 1\nbatch_size = 2\nthreads = 1\n[run]\noutput_dir = "run"\n' > tiny.toml
+tiny_config tiny.toml run
 "$DUNET" train --config tiny.toml > train.log 2>&1 || fail "tiny training: $(tail -3 train.log)"
 ckpt=$(ls run/checkpoints/step-*.pt | head -1)
 image="png/$first/images/$first.png"

@@ -33,20 +33,48 @@ expect_failure() {
 # expect_refusal "what" CODE "expected message part" command... : like expect_failure, with the
 # exact exit status, and every file below the current folder unchanged by the command (an
 # md5 of each before and after; logs, which a refused run appends to, aside).
+# expect_refusal_naming "what" CODE "part one" "part two" command... : both parts in the message.
 snapshot() { find . -type f ! -name '*.log' -print0 | sort -z | xargs -0 -r md5sum; }
-expect_refusal() {
-  local what=$1 code=$2 message=$3 out status before
+expect_refusal() { refusal_with_parts "$1" "$2" 1 "$3" "${@:4}"; }
+expect_refusal_naming() { refusal_with_parts "$1" "$2" 2 "$3" "$4" "${@:5}"; }
+refusal_with_parts() {
+  local what=$1 code=$2 count=$3 out status before part
   shift 3
+  local parts=("${@:1:$count}")
+  shift "$count"
   before=$(snapshot)
   set +e
   out=$("$@" 2>&1)
   status=$?
   set -e
   [ "$status" -eq "$code" ] || fail "$what: exit status $status, expected $code; output: $out"
-  grep -qF -- "$message" <<<"$out" || fail "$what: expected '$message' in: $out"
+  for part in "${parts[@]}"; do
+    grep -qF -- "$part" <<<"$out" || fail "$what: expected '$part' in: $out"
+  done
   [ "$(snapshot)" = "$before" ] ||
     fail "$what: files changed: $(diff <(echo "$before") <(snapshot) | head -5)"
-  echo "ok: $what -> $(grep -F -- "$message" <<<"$out" | head -1 | cut -c1-160)"
+  echo "ok: $what -> $(grep -F -- "${parts[-1]}" <<<"$out" | head -1 | cut -c1-160)"
+}
+
+# tiny_config FILE OUTPUT_DIR [EXTRA_TOML]: a run config that trains a 4-channel, depth-2 UNet
+# on ./shards in seconds; EXTRA_TOML lines go to its [train] table.
+tiny_config() {
+  cat > "$1" <<TOML
+[run]
+output_dir = "$2"
+[data]
+train = ["shards/train-*.h5"]
+val = ["shards/val-*.h5"]
+patch_size = 32
+[model]
+base_channels = 4
+depth = 2
+[train]
+epochs = 1
+batch_size = 2
+threads = 1
+${3:-}
+TOML
 }
 
 # mpi_test_setup DUNET MPIEXEC: sets DUNET, MPIEXEC and loopback-only MPI settings, and moves
