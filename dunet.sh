@@ -16,8 +16,10 @@ BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
 # LibTorch CPU with OpenBLAS (the reference BLAS, libblas3, trains ~3x slower; it stays
 # installed for the test that runs with it), MPI, serial thread-safe HDF5, TOML++, spdlog,
 # CLI11, OpenCV, GoogleTest, the build tools, and SLURM with munge for `dunet submit` and its
-# tests (a local single-node cluster), and clang with libFuzzer for the fuzz tests. The same names exist in Debian 12 and 13 (`clang` and
-# `libclang-rt-dev` are each release's default LLVM: 14 and 19).
+# tests (a local single-node cluster), clang with libFuzzer for the fuzz tests, and
+# scikit-image for the test that checks `dunet eval` against an independent implementation.
+# The same names exist in Debian 12 and 13 (`clang` and `libclang-rt-dev` are each release's
+# default LLVM: 14 and 19).
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread libblas3
@@ -26,6 +28,7 @@ PACKAGES=(
   libxxhash-dev
   libopencv-dev
   slurm-wlm munge
+  python3-skimage
   clang libclang-rt-dev
 )
 

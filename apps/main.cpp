@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   dunet::apps::add_prepare_command(app);
   dunet::apps::add_train_command(app);
   dunet::apps::add_infer_command(app);
+  dunet::apps::add_eval_command(app);
   dunet::apps::add_config_command(app);
   dunet::apps::add_bench_command(app);
   dunet::apps::add_launch_command(app);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include "core/error.h"
 #include "data/hdf5_handle.h"
 #include "data/image_io.h"
+#include "data/labels.h"
 #include "data/prepare.h"
 #include "data/shard_reader.h"
 #include "data/shard_set.h"
@@ -46,6 +48,54 @@ std::string data_error(Fn&& fn) {
 std::string file_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Objects of a predicted foreground are its 8-connected components (diagonal neighbours join,
+// as skimage.measure.label's default); truth comes one mask file per nucleus; label PNGs are
+// 16-bit and read back exactly.
+TEST(Labels, ComponentsInstanceMasksAndLabelPngs) {
+  Image mask;
+  mask.height = 6;
+  mask.width = 8;
+  mask.channels = 1;
+  mask.pixels.assign(48, 0);
+  const auto set = [&](int y, int x) { mask.pixels[static_cast<size_t>(y * 8 + x)] = 1; };
+  set(0, 0), set(1, 1), set(2, 2);  // one diagonal object
+  set(0, 6), set(0, 7), set(1, 7);  // another
+  set(5, 4);                        // a single pixel
+  const LabelImage components = connected_components(mask);
+  EXPECT_EQ(components.count, 3);
+  const auto at = [&](int y, int x) { return components.labels[static_cast<size_t>(y * 8 + x)]; };
+  EXPECT_EQ(at(0, 0), at(2, 2));
+  EXPECT_EQ(at(0, 6), at(1, 7));
+  EXPECT_NE(at(0, 0), at(0, 6));
+  EXPECT_NE(at(5, 4), 0);
+  EXPECT_EQ(at(3, 3), 0);
+
+  TempDir tmp;
+  cv::Mat a = cv::Mat::zeros(6, 8, CV_8UC1), b = cv::Mat::zeros(6, 8, CV_8UC1);
+  a.at<uint8_t>(1, 1) = 255;
+  b.at<uint8_t>(4, 5) = 255;
+  b.at<uint8_t>(4, 6) = 255;
+  cv::imwrite((tmp / "a.png").string(), a);
+  cv::imwrite((tmp / "b.png").string(), b);
+  const LabelImage truth = read_instance_masks({tmp / "a.png", tmp / "b.png"});
+  EXPECT_EQ(truth.count, 2);
+  EXPECT_EQ(truth.labels[1 * 8 + 1], 1);
+  EXPECT_EQ(truth.labels[4 * 8 + 6], 2);
+  EXPECT_EQ(std::count(truth.labels.begin(), truth.labels.end(), 0), 45);
+  cv::imwrite((tmp / "small.png").string(), cv::Mat::zeros(5, 8, CV_8UC1));
+  EXPECT_THROW(read_instance_masks({tmp / "a.png", tmp / "small.png"}), DataError);
+
+  LabelImage many = truth;
+  many.labels[0] = 40000;
+  write_label_png(tmp / "labels.png", many);
+  const cv::Mat back = cv::imread((tmp / "labels.png").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(back.type(), CV_16UC1);
+  EXPECT_EQ(back.at<uint16_t>(0, 0), 40000);
+  EXPECT_EQ(back.at<uint16_t>(4, 6), 2);
+  many.count = 70000;
+  EXPECT_THROW(write_label_png(tmp / "too_many.png", many), DataError);
 }
 
 TEST(Prepare, RoundTripKeepsEveryPixelAndSize) {

@@ -20,6 +20,7 @@
 #include "kernels/precision.h"
 #include "kernels/torch_compat.h"
 #include "kernels/winograd_conv.h"
+#include "model/instance_score.h"
 #include "model/loss.h"
 #include "model/metrics.h"
 #include "model/unet.h"
@@ -690,6 +691,59 @@ TEST(Precision, CpuFastPathsNeverTakeOtherDevicesTypesOrAutocast) {
   // logits' spread; an fp32 path taken by mistake would also pass, the dtype above would not.
   const double spread = fp32.std().item<double>();
   EXPECT_LT((bf16.to(torch::kFloat) - fp32).abs().max().item<double>(), 0.1 * spread + 1e-3);
+}
+
+// A 40 x 20 label image with rectangles [x0, x1) x [y0, y1) given ids.
+struct Rect {
+  int x0, y0, x1, y1, id;
+};
+std::vector<int32_t> labels_of(const std::vector<Rect>& rects) {
+  std::vector<int32_t> labels(40 * 20, 0);
+  for (const Rect& r : rects) {
+    for (int y = r.y0; y < r.y1; ++y) {
+      for (int x = r.x0; x < r.x1; ++x) labels[static_cast<size_t>(y * 40 + x)] = r.id;
+    }
+  }
+  return labels;
+}
+
+// The DSB2018 score on cases worked out by hand (IoU > t for t = 0.50, 0.55, ..., 0.95).
+TEST(InstanceScore, ClosedFormCases) {
+  const auto two = labels_of({{0, 0, 10, 10, 1}, {20, 5, 30, 15, 2}});
+  const InstanceScore same =
+      dsb_instance_score(two, labels_of({{0, 0, 10, 10, 7}, {20, 5, 30, 15, 3}}));
+  EXPECT_EQ(same.true_objects, 2);
+  EXPECT_EQ(same.predicted_objects, 2);
+  EXPECT_EQ(same.score(), 1.0);
+  // Shifted one pixel: IoU = 90 / 110 = 0.818, above t = 0.50 ... 0.80 (7 of 10).
+  const InstanceScore shifted =
+      dsb_instance_score(labels_of({{0, 0, 10, 10, 1}}), labels_of({{1, 0, 11, 10, 1}}));
+  EXPECT_DOUBLE_EQ(shifted.score(), 0.7);
+  EXPECT_EQ(shifted.true_positives[6], 1);
+  EXPECT_EQ(shifted.true_positives[7], 0);
+  // One nucleus predicted as its two halves: IoU 0.5 each, never above 0.5: TP 0, FP 2, FN 1.
+  const InstanceScore split = dsb_instance_score(
+      labels_of({{0, 0, 20, 10, 1}}), labels_of({{0, 0, 10, 10, 1}, {10, 0, 20, 10, 2}}));
+  EXPECT_EQ(split.score(), 0.0);
+  EXPECT_EQ(split.count_error(), 1);
+  // Two touching nuclei predicted as one: the same, the other way round.
+  const InstanceScore merged = dsb_instance_score(
+      labels_of({{0, 0, 10, 10, 1}, {10, 0, 20, 10, 2}}), labels_of({{0, 0, 20, 10, 5}}));
+  EXPECT_EQ(merged.score(), 0.0);
+  EXPECT_EQ(merged.count_error(), -1);
+  // Two of three found exactly, one false positive: 2 / (2 + 1 + 1) at every threshold.
+  const InstanceScore partial =
+      dsb_instance_score(labels_of({{0, 0, 5, 5, 1}, {10, 0, 15, 5, 2}, {20, 0, 25, 5, 3}}),
+                         labels_of({{0, 0, 5, 5, 1}, {10, 0, 15, 5, 2}, {30, 10, 35, 15, 3}}));
+  EXPECT_DOUBLE_EQ(partial.score(), 0.5);
+  // Empty images.
+  const auto empty = labels_of({});
+  EXPECT_EQ(dsb_instance_score(empty, empty).score(), 1.0);
+  EXPECT_EQ(dsb_instance_score(empty, two).score(), 0.0);
+  EXPECT_EQ(dsb_instance_score(two, empty).score(), 0.0);
+  EXPECT_THROW(dsb_instance_score(two, std::vector<int32_t>(10, 0)), Error);
+  EXPECT_DOUBLE_EQ(dsb_threshold(0), 0.5);
+  EXPECT_DOUBLE_EQ(dsb_threshold(9), 0.95);
 }
 
 TEST(TorchCompat, OptimizerStateKeyFollowsTheMapsKeyType) {

@@ -1,0 +1,60 @@
+// `dunet eval`: a checkpoint scored on a DSB2018-layout folder (infer/evaluate.h): per-image
+// rows, global pixel IoU and Dice, and the mean DSB2018 score.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "apps/commands.h"
+#include "infer/evaluate.h"
+#include "infer/predictor.h"
+
+namespace dunet::apps {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct EvalArgs {
+  fs::path model;
+  infer::EvalOptions options;
+  int64_t threads = 0;
+};
+
+void run_eval(EvalArgs& args) {
+  if (args.options.out.empty()) args.options.out = "eval-" + args.options.input.filename().string();
+  const infer::Predictor predictor(args.model, args.threads);
+  const infer::EvalReport report = infer::evaluate_folder(predictor, args.options);
+  spdlog::info(
+      "eval: {} images, pixel IoU {:.4f}, Dice {:.4f}, mean DSB2018 score {:.4f}; per image in "
+      "{}, predicted nuclei in {}",
+      report.images.size(), report.pixel_iou, report.dice, report.mean_dsb_score,
+      (args.options.out / "images.csv").string(), (args.options.out / "labels").string());
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "eval", "Score a checkpoint on a DSB2018-layout folder: pixel IoU, Dice, DSB2018 score");
+  auto args = std::make_shared<EvalArgs>();
+  cmd->add_option("--model,-m", args->model, "Checkpoint (.pt) written by `dunet train`")
+      ->required();
+  cmd->add_option("--input,-i", args->options.input,
+                  "Folder of <id>/images/<id>.png with one mask file per nucleus in <id>/masks/")
+      ->required();
+  cmd->add_option("--out,-o", args->options.out,
+                  "Report folder: images.csv, summary.json, labels/<id>.png (default "
+                  "eval-<input folder name>)");
+  cmd->add_option("--threshold", args->options.threshold, "Foreground probability threshold")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--tile-size", args->options.tile_size, "Larger images are predicted in tiles")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{64}, int64_t{16384}));
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}));
+  cmd->callback([args] { run_eval(*args); });
+}
+
+}  // namespace dunet::apps

@@ -1,0 +1,31 @@
+// Label images, one id per object (nucleus): the truth of a DSB2018 sample (one mask file per
+// nucleus), objects found in a predicted foreground, and 16-bit label PNGs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "data/sample.h"
+
+namespace dunet::data {
+
+struct LabelImage {
+  int64_t height = 0;
+  int64_t width = 0;
+  int32_t count = 0;            // objects, labelled 1..count
+  std::vector<int32_t> labels;  // row-major; 0 = background
+};
+
+// Mask file k of `masks` (in that order) becomes label k + 1. Throws DataError naming the file
+// whose size differs from the first's; where masks overlap, the later one wins.
+LabelImage read_instance_masks(const std::vector<std::filesystem::path>& masks);
+
+// The 8-connected components of a 0/1 mask (OpenCV's connectedComponents), labelled 1..N in
+// the raster order of their first pixel.
+LabelImage connected_components(const Image& mask01);
+
+// A 16-bit grey PNG of the labels (whole or not at all); DataError beyond 65535 objects.
+void write_label_png(const std::filesystem::path& path, const LabelImage& labels);
+
+}  // namespace dunet::data

@@ -1,0 +1,116 @@
+#include "infer/evaluate.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/durable_write.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "data/image_io.h"
+#include "data/labels.h"
+#include "data/source_layout.h"
+
+namespace dunet::infer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double ratio_or_one(double numerator, double denominator) {
+  return denominator > 0 ? numerator / denominator : 1.0;
+}
+
+// The report folder must not be the input folder or inside it.
+void check_out_is_not_input(const EvalOptions& options) {
+  const fs::path input = fs::weakly_canonical(options.input);
+  const fs::path out = fs::weakly_canonical(options.out);
+  const auto [end, unused] = std::mismatch(input.begin(), input.end(), out.begin(), out.end());
+  (void)unused;
+  DUNET_CHECK(end != input.end(), ConfigError, "--out '", options.out.string(),
+              "' is the input folder or lies inside it; choose a report folder elsewhere");
+}
+
+ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSample& sample,
+                                const EvalOptions& options) {
+  const data::Image image = data::read_image(sample.image, predictor.in_channels());
+  const data::LabelImage truth = data::read_instance_masks(sample.masks);
+  DUNET_CHECK(truth.height == image.height && truth.width == image.width, DataError, "masks of '",
+              sample.id, "' are ", truth.width, "x", truth.height, " but its image is ",
+              image.width, "x", image.height);
+  const data::Image mask = predictor.predict_mask(image, options.threshold, options.tile_size);
+  const data::LabelImage predicted = data::connected_components(mask);
+  data::write_label_png(options.out / "labels" / (sample.id + ".png"), predicted);
+
+  ImageEvaluation e;
+  e.id = sample.id;
+  e.width = image.width;
+  e.height = image.height;
+  for (size_t i = 0; i < mask.pixels.size(); ++i) {
+    const bool t = truth.labels[i] != 0, p = mask.pixels[i] != 0;
+    e.true_positives += t && p;
+    e.false_positives += !t && p;
+    e.false_negatives += t && !p;
+  }
+  e.nuclei = model::dsb_instance_score(truth.labels, predicted.labels);
+  return e;
+}
+
+std::string images_csv(const std::vector<ImageEvaluation>& images) {
+  std::string csv =
+      "id,width,height,true_nuclei,predicted_nuclei,count_error,pixel_tp,pixel_fp,pixel_fn,"
+      "pixel_iou,dice,dsb_score\n";
+  for (const auto& e : images) {
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.17g},{:.17g},{:.17g}\n", e.id, e.width,
+                       e.height, e.nuclei.true_objects, e.nuclei.predicted_objects,
+                       e.nuclei.count_error(), e.true_positives, e.false_positives,
+                       e.false_negatives, e.pixel_iou(), e.dice(), e.nuclei.score());
+  }
+  return csv;
+}
+
+}  // namespace
+
+double ImageEvaluation::pixel_iou() const {
+  return ratio_or_one(static_cast<double>(true_positives),
+                      static_cast<double>(true_positives + false_positives + false_negatives));
+}
+
+double ImageEvaluation::dice() const {
+  return ratio_or_one(2.0 * static_cast<double>(true_positives),
+                      static_cast<double>(2 * true_positives + false_positives + false_negatives));
+}
+
+EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& options) {
+  check_out_is_not_input(options);
+  const std::vector<data::SourceSample> samples = data::scan_dsb_layout(options.input);
+  EvalReport report;
+  ProgressBar bar("eval", static_cast<int64_t>(samples.size()), /*enabled=*/true);
+  double tp = 0, fp = 0, fn = 0, score_sum = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    ImageEvaluation e = evaluate_sample(predictor, samples[i], options);
+    tp += static_cast<double>(e.true_positives);
+    fp += static_cast<double>(e.false_positives);
+    fn += static_cast<double>(e.false_negatives);
+    score_sum += e.nuclei.score();
+    report.images.push_back(std::move(e));
+    bar.update(static_cast<int64_t>(i + 1), samples[i].id);
+  }
+  bar.finish();
+  report.pixel_iou = ratio_or_one(tp, tp + fp + fn);
+  report.dice = ratio_or_one(2 * tp, 2 * tp + fp + fn);
+  report.mean_dsb_score = score_sum / static_cast<double>(samples.size());
+
+  write_file_durably(options.out / "images.csv", images_csv(report.images));
+  const nlohmann::ordered_json summary{{"images", report.images.size()},
+                                       {"pixel_iou", report.pixel_iou},
+                                       {"dice", report.dice},
+                                       {"mean_dsb2018_score", report.mean_dsb_score},
+                                       {"threshold", options.threshold},
+                                       {"input", options.input.string()}};
+  write_file_durably(options.out / "summary.json", summary.dump(2) + "\n");
+  return report;
+}
+
+}  // namespace dunet::infer

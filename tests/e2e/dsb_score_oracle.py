@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""An independent check of `dunet eval`: recomputes every image's figures from the files.
+
+Usage: dsb_score_oracle.py INPUT_DIR REPORT_DIR
+
+Truth: one mask file per nucleus (INPUT_DIR/<id>/masks/*). Prediction: REPORT_DIR/labels/<id>.png.
+Written apart from dunet's C++: images read by scikit-image, the IoU of every pair of objects as
+a dense matrix by numpy, the connected components of the predicted foreground by
+skimage.measure.label. Checks per image the DSB2018 score, the pixel IoU and Dice, the counts,
+and that dunet's nuclei are exactly skimage's 8-connected components; then the summary.
+"""
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+from skimage import io, measure
+
+THRESHOLDS = [(50 + 5 * k) / 100.0 for k in range(10)]  # 0.50, 0.55, ..., 0.95
+
+
+def dsb_score(truth, predicted):
+    true_ids = [i for i in np.unique(truth) if i != 0]
+    pred_ids = [i for i in np.unique(predicted) if i != 0]
+    if not true_ids and not pred_ids:
+        return 1.0
+    t = np.stack([truth == i for i in true_ids]) if true_ids else np.zeros((0,) + truth.shape, bool)
+    p = np.stack([predicted == i for i in pred_ids]) if pred_ids else np.zeros((0,) + truth.shape, bool)
+    t = t.reshape(len(true_ids), truth.size).astype(np.int64)
+    p = p.reshape(len(pred_ids), truth.size).astype(np.int64)
+    inter = t @ p.T
+    union = t.sum(1)[:, None] + p.sum(1)[None, :] - inter
+    iou = inter / np.maximum(union, 1)
+    scores = []
+    for threshold in THRESHOLDS:
+        tp = int((iou > threshold).sum())
+        fp = len(pred_ids) - tp
+        fn = len(true_ids) - tp
+        scores.append(tp / (tp + fp + fn))
+    return float(np.mean(scores))
+
+
+def same_partition(a, b):
+    """Whether label images a and b split the pixels into the same objects (ids aside)."""
+    pairs = set(zip(a.ravel().tolist(), b.ravel().tolist()))
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
+
+
+def fail(message):
+    print("FAIL: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def main(input_dir, report_dir):
+    rows = list(csv.DictReader(open(os.path.join(report_dir, "images.csv"))))
+    samples = sorted(d for d in os.listdir(input_dir) if os.path.isdir(os.path.join(input_dir, d)))
+    if [r["id"] for r in rows] != samples:
+        fail("images.csv rows %s are not the samples %s" % ([r["id"] for r in rows], samples))
+    tp_sum = fp_sum = fn_sum = 0
+    scores = []
+    for row in rows:
+        sid = row["id"]
+        mask_dir = os.path.join(input_dir, sid, "masks")
+        masks = sorted(os.listdir(mask_dir))
+        predicted = io.imread(os.path.join(report_dir, "labels", sid + ".png"))
+        if predicted.dtype != np.uint16:
+            fail("%s: labels are %s, expected a 16-bit PNG" % (sid, predicted.dtype))
+        truth = np.zeros(predicted.shape, np.int64)
+        for k, name in enumerate(masks):
+            m = io.imread(os.path.join(mask_dir, name))
+            truth[(m if m.ndim == 2 else m[..., 0]) > 0] = k + 1
+        foreground = predicted > 0
+        components = measure.label(foreground, connectivity=2)
+        if not same_partition(components, predicted.astype(np.int64)):
+            fail("%s: dunet's nuclei are not the 8-connected components of its foreground" % sid)
+        tp = int((foreground & (truth > 0)).sum())
+        fp = int((foreground & (truth == 0)).sum())
+        fn = int((~foreground & (truth > 0)).sum())
+        iou = tp / (tp + fp + fn) if tp + fp + fn else 1.0
+        dice = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+        score = dsb_score(truth, predicted.astype(np.int64))
+        expected = {"true_nuclei": len(masks), "predicted_nuclei": int(components.max()),
+                    "pixel_tp": tp, "pixel_fp": fp, "pixel_fn": fn}
+        for key, value in expected.items():
+            if int(row[key]) != value:
+                fail("%s: %s = %s in images.csv, the oracle finds %d" % (sid, key, row[key], value))
+        for key, value in (("pixel_iou", iou), ("dice", dice), ("dsb_score", score)):
+            if abs(float(row[key]) - value) > 1e-12:
+                fail("%s: %s = %s in images.csv, the oracle finds %.17g" % (sid, key, row[key], value))
+        tp_sum, fp_sum, fn_sum = tp_sum + tp, fp_sum + fp, fn_sum + fn
+        scores.append(score)
+    summary = json.load(open(os.path.join(report_dir, "summary.json")))
+    checks = {"pixel_iou": tp_sum / (tp_sum + fp_sum + fn_sum),
+              "dice": 2 * tp_sum / (2 * tp_sum + fp_sum + fn_sum),
+              "mean_dsb2018_score": float(np.mean(scores))}
+    for key, value in checks.items():
+        if abs(summary[key] - value) > 1e-12:
+            fail("summary.json %s = %r, the oracle finds %r" % (key, summary[key], value))
+    print("oracle: %d images agree (mean DSB2018 score %.4f, pixel IoU %.4f)"
+          % (len(rows), checks["mean_dsb2018_score"], checks["pixel_iou"]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `dunet eval` end to end: a small model scored on a DSB2018-layout folder, its report checked
+# file by file against an independent implementation (dsb_score_oracle.py: numpy and
+# scikit-image), and its refusals: a report folder inside the input, a damaged checkpoint.
+# Usage: eval.sh PATH_TO_DUNET
+source "$(dirname "$0")/lib.sh"
+DUNET=$(realpath "$1")
+ORACLE=$(realpath "$(dirname "$0")/dsb_score_oracle.py")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+"$DUNET" synth --out png --count 16 --size 64x64 --seed 4 > /dev/null
+"$DUNET" prepare --input png --out shards --shards 1 --val-fraction 0.25 > /dev/null 2>&1
+tiny_config tiny.toml run
+"$DUNET" train --config tiny.toml --set train.epochs=6 --set train.learning_rate=0.01 > train.log 2>&1 ||
+  fail "training: $(tail -3 train.log)"
+ckpt=run/checkpoints/best.pt
+
+"$DUNET" eval --model "$ckpt" --input png --out report > eval.log 2>&1 || fail "eval: $(cat eval.log)"
+grep -q "eval: 16 images, pixel IoU" eval.log || fail "no summary line: $(cat eval.log)"
+[ "$(ls report/labels | wc -l)" = 16 ] || fail "expected 16 label images: $(ls report/labels)"
+[ "$(wc -l < report/images.csv)" = 17 ] || fail "expected a header and 16 rows: $(cat report/images.csv)"
+# Debian's Python, where python3-skimage is installed (not a python3 earlier on PATH).
+"${DUNET_TEST_PYTHON:-/usr/bin/python3}" "$ORACLE" png report || fail "dunet eval disagrees with the oracle"
+echo "ok: dunet eval agrees with numpy and scikit-image on every image"
+
+expect_refusal "eval report inside the input folder" 1 "lies inside it" \
+  "$DUNET" eval --model "$ckpt" --input png --out png/report
+cp "$ckpt" flipped.pt && cp "$ckpt.sum" flipped.pt.sum
+printf '\xff' | dd of=flipped.pt bs=1 seek=4096 conv=notrunc 2>/dev/null
+expect_refusal "eval with a damaged checkpoint" 1 "is damaged" \
+  "$DUNET" eval --model flipped.pt --input png --out report2
+echo "eval: all checks passed"
