@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "apps/commands.h"
+#include "apps/prediction_options.h"
 #include "infer/evaluate.h"
 #include "infer/predictor.h"
 
@@ -45,12 +46,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--out,-o", args->options.out,
                   "Report folder: images.csv, summary.json, labels/<id>.png (default "
                   "eval-<input folder name>)");
-  cmd->add_option("--threshold", args->options.threshold, "Foreground probability threshold")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--tile-size", args->options.tile_size, "Larger images are predicted in tiles")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{64}, int64_t{16384}));
+  add_prediction_options(*cmd, args->options.predict);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{4096}));

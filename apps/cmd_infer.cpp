@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/commands.h"
+#include "apps/prediction_options.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "data/image_io.h"
 #include "infer/predictor.h"
 
@@ -21,16 +25,14 @@ namespace {
 
 struct InferArgs {
   fs::path model, image, out, overlay;
-  double threshold = 0.5;
-  int64_t tile_size = 512;
+  infer::PredictOptions predict;
   int64_t threads = 0;
   kernels::NumericsSettings numerics;
 };
 
-void infer_one(const infer::Predictor& predictor, const InferArgs& args, const fs::path& image,
-               const fs::path& out, const fs::path& overlay) {
-  const data::Image input = data::read_image(image, predictor.in_channels());
-  data::Image mask = predictor.predict_mask(input, args.threshold, args.tile_size);
+// Writes the mask (0/255) and, if asked, the overlay; returns the foreground fraction.
+double write_outputs(const data::Image& input, data::Image mask, const fs::path& out,
+                     const fs::path& overlay) {
   int64_t foreground = 0;
   for (auto& v : mask.pixels) {
     foreground += v;
@@ -41,10 +43,15 @@ void infer_one(const infer::Predictor& predictor, const InferArgs& args, const f
     for (auto& v : mask.pixels) v = v ? 1 : 0;
     data::write_png(overlay, data::make_overlay(input, mask));
   }
-  spdlog::info("infer: {} ({}x{}) -> {} foreground={:.2f}%{}", image.string(), input.width,
-               input.height, out.string(),
-               100.0 * foreground / std::max<int64_t>(1, mask.num_pixels()),
-               overlay.empty() ? "" : " overlay=" + overlay.string());
+  return static_cast<double>(foreground) /
+         static_cast<double>(std::max<int64_t>(1, mask.num_pixels()));
+}
+
+void log_written(spdlog::level::level_enum level, const fs::path& image, const data::Image& input,
+                 const fs::path& out, const fs::path& overlay, double foreground) {
+  spdlog::log(level, "infer: {} ({}x{}) -> {} foreground={:.2f}%{}", image.string(), input.width,
+              input.height, out.string(), 100.0 * foreground,
+              overlay.empty() ? "" : " overlay=" + overlay.string());
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {
@@ -90,6 +97,54 @@ std::vector<fs::path> folder_images(const fs::path& dir) {
   return images;
 }
 
+// Every image of the folder, in a pipeline: the next image is decoded and the previous
+// masks are encoded on other threads while LibTorch predicts the current one on all cores.
+// A bad image is named and skipped; the others still get their masks.
+void predict_folder(const infer::Predictor& predictor, const InferArgs& args) {
+  const std::vector<fs::path> images = folder_images(args.image);
+  const int64_t channels = predictor.in_channels();
+  const auto read = [channels](const fs::path& path) { return data::read_image(path, channels); };
+  const bool bar_shown = ProgressBar::stderr_is_terminal();
+  const auto per_image_level = bar_shown ? spdlog::level::debug : spdlog::level::info;
+  ProgressBar bar("infer", static_cast<int64_t>(images.size()));
+  std::vector<std::string> failed;
+  std::future<data::Image> next = std::async(std::launch::async, read, images[0]);
+  std::future<void> writing;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const fs::path& image = images[i];
+    std::optional<data::Image> input;
+    try {
+      input = next.get();
+    } catch (const DataError& e) {
+      spdlog::error("{}", e.what());
+      failed.push_back(image.string());
+    }
+    if (i + 1 < images.size()) next = std::async(std::launch::async, read, images[i + 1]);
+    if (input) {
+      data::Image mask = predictor.predict_mask(*input, args.predict);
+      if (writing.valid()) writing.get();  // a write error (IoError) ends the run here
+      const fs::path name = image.stem().string() + ".png";
+      const fs::path out = args.out / name;
+      const fs::path overlay = args.overlay.empty() ? fs::path() : args.overlay / name;
+      writing = std::async(
+          std::launch::async, [=, input = std::move(*input), mask = std::move(mask)]() mutable {
+            const double foreground = write_outputs(input, std::move(mask), out, overlay);
+            log_written(per_image_level, image, input, out, overlay, foreground);
+          });
+    }
+    bar.update(static_cast<int64_t>(i + 1), image.filename().string());
+  }
+  if (writing.valid()) writing.get();
+  bar.finish();
+  spdlog::info("infer: {} of {} images of '{}' predicted into '{}'", images.size() - failed.size(),
+               images.size(), args.image.string(), args.out.string());
+  if (failed.empty()) return;
+  std::string list;
+  for (const auto& name : failed) list += "\n  " + name;
+  throw DataError(std::to_string(failed.size()) + " of " + std::to_string(images.size()) +
+                  " images could not be read; the other masks are written:" + list);
+}
+
 void run_infer(const InferArgs& args) {
   const bool folder = fs::is_directory(args.image);
   check_outputs(args, folder);
@@ -102,26 +157,13 @@ void run_infer(const InferArgs& args) {
     spdlog::info("trained with numerics {}", predictor.trained_with_numerics());
   }
   if (!folder) {
-    infer_one(predictor, args, args.image, args.out, args.overlay);
+    const data::Image input = data::read_image(args.image, predictor.in_channels());
+    const double foreground =
+        write_outputs(input, predictor.predict_mask(input, args.predict), args.out, args.overlay);
+    log_written(spdlog::level::info, args.image, input, args.out, args.overlay, foreground);
     return;
   }
-  const std::vector<fs::path> images = folder_images(args.image);
-  std::vector<std::string> failed;
-  for (const auto& image : images) {
-    const fs::path name = image.stem().string() + ".png";
-    const fs::path overlay = args.overlay.empty() ? fs::path() : args.overlay / name;
-    try {
-      infer_one(predictor, args, image, args.out / name, overlay);
-    } catch (const DataError& e) {  // this image is bad; the others still get their masks
-      spdlog::error("{}", e.what());
-      failed.push_back(image.string());
-    }
-  }
-  if (failed.empty()) return;
-  std::string list;
-  for (const auto& name : failed) list += "\n  " + name;
-  throw DataError(std::to_string(failed.size()) + " of " + std::to_string(images.size()) +
-                  " images could not be read; the other masks are written:" + list);
+  predict_folder(predictor, args);
 }
 
 }  // namespace
@@ -139,12 +181,7 @@ void add_infer_command(CLI::App& app) {
       ->required();
   cmd->add_option("--overlay", args->overlay,
                   "Also write input | mask | overlay side by side (a folder for folder input)");
-  cmd->add_option("--threshold", args->threshold, "Foreground probability threshold")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--tile-size", args->tile_size, "Larger images are predicted in tiles")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{64}, int64_t{16384}));
+  add_prediction_options(*cmd, args->predict);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{4096}));

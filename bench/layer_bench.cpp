@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "infer/tiled_prediction.h"
+#include "infer/sliding_window.h"
 #include "kernels/compute_threads.h"
 #include "kernels/fast_paths.h"
 #include "kernels/numerics.h"
@@ -167,7 +167,7 @@ void run_infer_bench(const InferOptions& options) {
   net->eval();
   const torch::Tensor image = torch::randn({1, config.in_channels, options.size, options.size});
   const double seconds = median_seconds(
-      options.repeats, [&] { torch::sigmoid(infer::predict_logits(net, image, options.size)); });
+      options.repeats, [&] { torch::sigmoid(infer::predict_logits(net, image, {options.size})); });
   std::printf("infer_ms=%.1f base=%ld size=%ld threads=%ld\n", 1e3 * seconds,
               static_cast<long>(options.base_channels), static_cast<long>(options.size),
               static_cast<long>(options.threads));

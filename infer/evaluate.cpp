@@ -39,7 +39,7 @@ ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSa
   DUNET_CHECK(truth.height == image.height && truth.width == image.width, DataError, "masks of '",
               sample.id, "' are ", truth.width, "x", truth.height, " but its image is ",
               image.width, "x", image.height);
-  const data::Image mask = predictor.predict_mask(image, options.threshold, options.tile_size);
+  const data::Image mask = predictor.predict_mask(image, options.predict);
   const data::LabelImage predicted = data::connected_components(mask);
   data::write_label_png(options.out / "labels" / (sample.id + ".png"), predicted);
 
@@ -107,7 +107,9 @@ EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& option
                                        {"pixel_iou", report.pixel_iou},
                                        {"dice", report.dice},
                                        {"mean_dsb2018_score", report.mean_dsb_score},
-                                       {"threshold", options.threshold},
+                                       {"threshold", options.predict.threshold},
+                                       {"tile_size", options.predict.tile_size},
+                                       {"tta", options.predict.tta},
                                        {"input", options.input.string()}};
   write_file_durably(options.out / "summary.json", summary.dump(2) + "\n");
   return report;

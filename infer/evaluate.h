@@ -16,8 +16,7 @@ namespace dunet::infer {
 struct EvalOptions {
   std::filesystem::path input;
   std::filesystem::path out;  // the report folder
-  double threshold = 0.5;
-  int64_t tile_size = 512;
+  PredictOptions predict;
 };
 
 struct ImageEvaluation {

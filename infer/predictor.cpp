@@ -5,7 +5,7 @@
 #include "checkpoint/durable_file.h"
 #include "checkpoint/format.h"
 #include "infer/image_tensor.h"
-#include "infer/tiled_prediction.h"
+#include "infer/sliding_window.h"
 #include "kernels/compute_threads.h"
 
 namespace dunet::infer {
@@ -53,19 +53,29 @@ const kernels::NumericsReport& Predictor::numerics() const { return impl_->numer
 
 const std::string& Predictor::trained_with_numerics() const { return impl_->meta.numerics; }
 
-data::Image Predictor::predict_mask(const data::Image& image, double threshold,
-                                    int64_t tile_size) const {
-  const torch::Tensor input = image_tensor(image, impl_->norm, impl_->device);
-  const torch::Tensor logits = predict_logits(impl_->model, input, tile_size);
-  const double t = std::clamp(threshold, 1e-7, 1.0 - 1e-7);
-  const torch::Tensor mask =
-      (logits[0][0] > std::log(t / (1.0 - t))).to(torch::kCPU, torch::kUInt8).contiguous();
-  data::Image out;
-  out.height = image.height;
-  out.width = image.width;
-  out.channels = 1;
-  out.pixels.assign(mask.data_ptr<uint8_t>(), mask.data_ptr<uint8_t>() + mask.numel());
-  return out;
+data::Image Predictor::predict_mask(const data::Image& image, const PredictOptions& options) const {
+  const double t = std::clamp(options.threshold, 1e-7, 1.0 - 1e-7);
+  const double logit_threshold = std::log(t / (1.0 - t));
+  data::Image mask;
+  mask.height = image.height;
+  mask.width = image.width;
+  mask.channels = 1;
+  mask.pixels.resize(static_cast<size_t>(image.num_pixels()));
+  model::UNet& model = impl_->model;
+  predict_in_windows(
+      [&](const torch::Tensor& x) { return model->forward(x); }, image.height, image.width,
+      model->size_multiple(),
+      [&](int64_t y, int64_t x, int64_t h, int64_t w) {
+        return image_window_tensor(image, impl_->norm, impl_->device, y, x, h, w);
+      },
+      [&](int64_t y, const torch::Tensor& rows) {
+        const torch::Tensor band = (rows[0] > logit_threshold).to(torch::kCPU, torch::kUInt8);
+        const torch::Tensor contiguous = band.contiguous();
+        std::copy_n(contiguous.data_ptr<uint8_t>(), contiguous.numel(),
+                    mask.pixels.begin() + static_cast<std::ptrdiff_t>(y * image.width));
+      },
+      {options.tile_size, 0.5, options.tta});
+  return mask;
 }
 
 }  // namespace dunet::infer

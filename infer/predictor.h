@@ -11,6 +11,12 @@
 
 namespace dunet::infer {
 
+struct PredictOptions {
+  double threshold = 0.5;   // foreground probability
+  int64_t tile_size = 512;  // larger images are predicted in Gaussian-blended windows
+  bool tta = false;         // average over the 8 flips and rotations
+};
+
 class Predictor {
  public:
   // Loads the checkpoint (weights and normalisation); `threads` 0 = all cores. `numerics`
@@ -26,8 +32,9 @@ class Predictor {
   const std::string& trained_with_numerics() const;
 
   // Returns a height x width mask with values 0/1 (channels = 1) for an image with
-  // in_channels() channels; images larger than `tile_size` are predicted in tiles.
-  data::Image predict_mask(const data::Image& image, double threshold, int64_t tile_size) const;
+  // in_channels() channels (infer/sliding_window.h). Beyond the image and the mask, memory
+  // grows with the tile and the image's width only.
+  data::Image predict_mask(const data::Image& image, const PredictOptions& options) const;
 
  private:
   struct Impl;

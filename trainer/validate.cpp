@@ -1,7 +1,7 @@
 #include "trainer/validate.h"
 
 #include "infer/image_tensor.h"
-#include "infer/tiled_prediction.h"
+#include "infer/sliding_window.h"
 
 namespace dunet::trainer {
 
@@ -18,7 +18,7 @@ model::MetricTotals validate(model::UNet& model, const data::ShardSet& samples,
         torch::from_blob(const_cast<uint8_t*>(sample.mask.data()),
                          {1, 1, sample.image.height, sample.image.width}, torch::kUInt8)
             .to(device, torch::kFloat32);
-    const torch::Tensor logits = infer::predict_logits(model, input, config.tile_size);
+    const torch::Tensor logits = infer::predict_logits(model, input, {config.tile_size});
     local.add(model::image_metrics(logits, target, config.threshold));
   }
   model->train(was_training);

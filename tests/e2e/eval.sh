@@ -6,6 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 DUNET=$(realpath "$1")
 ORACLE=$(realpath "$(dirname "$0")/dsb_score_oracle.py")
+# Debian's Python, where python3-skimage is installed (not a python3 earlier on PATH).
+PYTHON=${DUNET_TEST_PYTHON:-/usr/bin/python3}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -21,9 +23,31 @@ ckpt=run/checkpoints/best.pt
 grep -q "eval: 16 images, pixel IoU" eval.log || fail "no summary line: $(cat eval.log)"
 [ "$(ls report/labels | wc -l)" = 16 ] || fail "expected 16 label images: $(ls report/labels)"
 [ "$(wc -l < report/images.csv)" = 17 ] || fail "expected a header and 16 rows: $(cat report/images.csv)"
-# Debian's Python, where python3-skimage is installed (not a python3 earlier on PATH).
-"${DUNET_TEST_PYTHON:-/usr/bin/python3}" "$ORACLE" png report || fail "dunet eval disagrees with the oracle"
+"$PYTHON" "$ORACLE" png report || fail "dunet eval disagrees with the oracle"
 echo "ok: dunet eval agrees with numpy and scikit-image on every image"
+
+# Test-time augmentation averages over flips and rotations, on windows placed symmetrically:
+# the mask of a mirrored image is the mirrored mask (up to pixels at the threshold itself).
+"$DUNET" synth --out wide --count 1 --size 300x200 --seed 12 > /dev/null
+"$PYTHON" - wide/*/images/*.png mirrored.png <<'PY'
+import sys, skimage.io
+skimage.io.imsave(sys.argv[2], skimage.io.imread(sys.argv[1])[:, ::-1], check_contrast=False)
+PY
+"$DUNET" infer --model "$ckpt" --image wide/*/images/*.png --out tta.png --tta --tile-size 128 \
+  > tta.log 2>&1 || fail "infer --tta: $(cat tta.log)"
+"$DUNET" infer --model "$ckpt" --image mirrored.png --out tta_mirrored.png --tta --tile-size 128 \
+  > tta.log 2>&1 || fail "infer --tta: $(cat tta.log)"
+"$PYTHON" - tta.png tta_mirrored.png <<'PY' || fail "--tta is not equivariant under a mirror"
+import sys, skimage.io
+a = skimage.io.imread(sys.argv[1]); b = skimage.io.imread(sys.argv[2])[:, ::-1]
+assert a.shape == (200, 300), a.shape
+differ = (a != b).mean()
+print(f"tta: mirrored image's mask differs from the mirrored mask at {differ:.4%} of pixels")
+assert differ <= 0.001, differ
+PY
+"$DUNET" eval --model "$ckpt" --input png --out report_tta --tta > eval.log 2>&1 ||
+  fail "eval --tta: $(cat eval.log)"
+grep -q '"tta": true' report_tta/summary.json || fail "summary.json does not say tta"
 
 expect_refusal "eval report inside the input folder" 1 "lies inside it" \
   "$DUNET" eval --model "$ckpt" --input png --out png/report

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "infer/tiled_prediction.h"
+#include "infer/sliding_window.h"
 #include "kernels/caching_allocator.h"
 #include "kernels/compute_threads.h"
 #include "kernels/cpu_kernels.h"
@@ -506,8 +506,8 @@ TEST(Predict, WholeImageWhenItFitsTiledOtherwise) {
   net->eval();
   const auto image = torch::randn({1, 3, 50, 70});
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::equal(infer::predict_logits(net, image, 128), net->forward(image)));
-  const auto tiled = infer::predict_logits(net, image, 32);
+  EXPECT_TRUE(torch::equal(infer::predict_logits(net, image, {128}), net->forward(image)));
+  const auto tiled = infer::predict_logits(net, image, {32});
   EXPECT_EQ(tiled.sizes(), (std::vector<int64_t>{1, 1, 50, 70}));
   EXPECT_TRUE(torch::isfinite(tiled).all().item<bool>());
   // Tiles see less context, so values differ a little near tile borders, not wildly.

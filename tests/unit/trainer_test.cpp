@@ -736,7 +736,7 @@ TEST_F(TrainerTest, PredictorGivesAMaskOfTheInputSize) {
   EXPECT_EQ(predictor.summary().epoch, 1);
   for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{45, 61}, {300, 20}}) {
     data::Image image{h, w, 3, std::vector<uint8_t>(static_cast<size_t>(h * w * 3), 80)};
-    const data::Image mask = predictor.predict_mask(image, 0.5, 64);
+    const data::Image mask = predictor.predict_mask(image, {0.5, 64, h > 100});
     EXPECT_EQ(mask.height, h);
     EXPECT_EQ(mask.width, w);
     EXPECT_EQ(mask.channels, 1);

@@ -1,0 +1,19 @@
+#include "apps/prediction_options.h"
+
+namespace dunet::apps {
+
+void add_prediction_options(CLI::App& cmd, infer::PredictOptions& options) {
+  cmd.add_option("--threshold", options.threshold, "Foreground probability threshold")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--tile-size", options.tile_size,
+                 "Larger images are predicted in windows of this size, half a window apart, "
+                 "blended with Gaussian weights")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{64}, int64_t{16384}));
+  cmd.add_flag("--tta", options.tta,
+               "Test-time augmentation: average the predictions of the 8 flips and rotations "
+               "(8x the time)");
+}
+
+}  // namespace dunet::apps
