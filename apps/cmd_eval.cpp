@@ -27,9 +27,10 @@ void run_eval(EvalArgs& args) {
   const infer::EvalReport report = infer::evaluate_folder(predictor, args.options);
   spdlog::info(
       "eval: {} images, pixel IoU {:.4f}, Dice {:.4f}, mean DSB2018 score {:.4f}; per image in "
-      "{}, predicted nuclei in {}",
+      "{}, predicted nuclei in {}, the worst images in {}",
       report.images.size(), report.pixel_iou, report.dice, report.mean_dsb_score,
-      (args.options.out / "images.csv").string(), (args.options.out / "labels").string());
+      (args.options.out / "images.csv").string(), (args.options.out / "labels").string(),
+      (args.options.out / "worst.png").string());
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ void add_eval_command(CLI::App& app) {
                   "Folder of <id>/images/<id>.png with one mask file per nucleus in <id>/masks/")
       ->required();
   cmd->add_option("--out,-o", args->options.out,
-                  "Report folder: images.csv, summary.json, labels/<id>.png (default "
+                  "Report folder: images.csv, summary.json, labels/<id>.png, worst.png (default "
                   "eval-<input folder name>)");
   add_prediction_options(*cmd, args->options.predict);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")

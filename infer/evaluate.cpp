@@ -3,13 +3,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "core/durable_write.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/image_io.h"
 #include "data/labels.h"
+#include "data/montage.h"
 #include "data/source_layout.h"
 
 namespace dunet::infer {
@@ -32,8 +35,42 @@ void check_out_is_not_input(const EvalOptions& options) {
               "' is the input folder or lies inside it; choose a report folder elsewhere");
 }
 
+constexpr size_t kWorstShown = 10;
+
+// Worse first: the lower DSB2018 score, then the lower pixel IoU, then the id.
+bool worse(const ImageEvaluation& a, const ImageEvaluation& b) {
+  if (a.nuclei.score() != b.nuclei.score()) return a.nuclei.score() < b.nuclei.score();
+  if (a.pixel_iou() != b.pixel_iou()) return a.pixel_iou() < b.pixel_iou();
+  return a.id < b.id;
+}
+
+// The images scored worst so far, with what the montage draws of them.
+class WorstImages {
+ public:
+  void offer(const ImageEvaluation& e, data::Image image, data::LabelImage truth,
+             data::LabelImage predicted) {
+    if (rows_.size() == kWorstShown && !worse(e, rows_.back().first)) return;
+    rows_.push_back(
+        {e,
+         {fmt::format("{} score {:.3f} IoU {:.3f}", e.id, e.nuclei.score(), e.pixel_iou()),
+          std::move(image), std::move(truth), std::move(predicted)}});
+    std::sort(rows_.begin(), rows_.end(),
+              [](const auto& a, const auto& b) { return worse(a.first, b.first); });
+    if (rows_.size() > kWorstShown) rows_.pop_back();
+  }
+
+  std::vector<data::MontageRow> rows() const {
+    std::vector<data::MontageRow> out;
+    for (const auto& [evaluation, row] : rows_) out.push_back(row);
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<ImageEvaluation, data::MontageRow>> rows_;
+};
+
 ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSample& sample,
-                                const EvalOptions& options) {
+                                const EvalOptions& options, WorstImages& worst) {
   const data::Image image = data::read_image(sample.image, predictor.in_channels());
   const data::LabelImage truth = data::read_instance_masks(sample.masks);
   DUNET_CHECK(truth.height == image.height && truth.width == image.width, DataError, "masks of '",
@@ -54,6 +91,7 @@ ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSa
     e.false_negatives += t && !p;
   }
   e.nuclei = model::dsb_instance_score(truth.labels, predicted.labels);
+  worst.offer(e, image, truth, predicted);
   return e;
 }
 
@@ -88,8 +126,9 @@ EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& option
   EvalReport report;
   ProgressBar bar("eval", static_cast<int64_t>(samples.size()), /*enabled=*/true);
   double tp = 0, fp = 0, fn = 0, score_sum = 0;
+  WorstImages worst;
   for (size_t i = 0; i < samples.size(); ++i) {
-    ImageEvaluation e = evaluate_sample(predictor, samples[i], options);
+    ImageEvaluation e = evaluate_sample(predictor, samples[i], options, worst);
     tp += static_cast<double>(e.true_positives);
     fp += static_cast<double>(e.false_positives);
     fn += static_cast<double>(e.false_negatives);
@@ -112,6 +151,7 @@ EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& option
                                        {"tta", options.predict.tta},
                                        {"input", options.input.string()}};
   write_file_durably(options.out / "summary.json", summary.dump(2) + "\n");
+  data::write_png(options.out / "worst.png", data::make_montage(worst.rows()));
   return report;
 }
 

@@ -40,8 +40,8 @@ struct EvalReport {
 };
 
 // Scores every sample of `options.input` and writes, in `options.out`: images.csv (one row
-// per image), summary.json (the global figures) and labels/<id>.png (the predicted nuclei as a
-// 16-bit label image). Each file appears whole or not at all. Throws ConfigError when the
+// per image), summary.json (the global figures), labels/<id>.png (the predicted nuclei as a
+// 16-bit label image) and worst.png (data/montage.h: the ten lowest DSB2018 scores). Each file appears whole or not at all. Throws ConfigError when the
 // report folder is, or lies inside, the input folder.
 EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& options);
 

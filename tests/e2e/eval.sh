@@ -25,6 +25,8 @@ grep -q "eval: 16 images, pixel IoU" eval.log || fail "no summary line: $(cat ev
 [ "$(wc -l < report/images.csv)" = 17 ] || fail "expected a header and 16 rows: $(cat report/images.csv)"
 "$PYTHON" "$ORACLE" png report || fail "dunet eval disagrees with the oracle"
 echo "ok: dunet eval agrees with numpy and scikit-image on every image"
+# The ten worst images, one row each of four 256-pixel panels.
+[ "$(png_size report/worst.png)" = 1024x2560 ] || fail "worst.png is $(png_size report/worst.png)"
 
 # Test-time augmentation averages over flips and rotations, on windows placed symmetrically:
 # the mask of a mirrored image is the mirrored mask (up to pixels at the threshold itself).

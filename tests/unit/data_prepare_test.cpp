@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@
 #include "data/hdf5_handle.h"
 #include "data/image_io.h"
 #include "data/labels.h"
+#include "data/montage.h"
 #include "data/prepare.h"
 #include "data/shard_reader.h"
 #include "data/shard_set.h"
@@ -53,6 +55,57 @@ std::string file_bytes(const fs::path& p) {
 // Objects of a predicted foreground are its 8-connected components (diagonal neighbours join,
 // as skimage.measure.label's default); truth comes one mask file per nucleus; label PNGs are
 // 16-bit and read back exactly.
+// Outlines and the eval montage, on shapes whose outlines are known pixel by pixel.
+TEST(Montage, OutlinesAndPanelsPixelByPixel) {
+  Image grey{9, 9, 1, std::vector<uint8_t>(81, 100)};
+  LabelImage square{9, 9, 1, std::vector<int32_t>(81, 0)};
+  for (int y = 2; y < 7; ++y)
+    for (int x = 2; x < 7; ++x) square.labels[static_cast<size_t>(y * 9 + x)] = 1;
+  const Image outlined = draw_outlines(grey, square, {255, 0, 0});
+  ASSERT_EQ(outlined.channels, 3);
+  int red = 0;
+  for (int y = 0; y < 9; ++y) {
+    for (int x = 0; x < 9; ++x) {
+      const uint8_t* p = &outlined.pixels[static_cast<size_t>((y * 9 + x) * 3)];
+      const bool ring =
+          y >= 2 && y < 7 && x >= 2 && x < 7 && (y == 2 || y == 6 || x == 2 || x == 6);
+      EXPECT_EQ(p[0], ring ? 255 : 100) << x << "," << y;
+      EXPECT_EQ(p[1], ring ? 0 : 100) << x << "," << y;
+      red += ring;
+    }
+  }
+  EXPECT_EQ(red, 16);
+
+  // Two rows: 48 high (scaled 2/3 to 32) and 32 high (kept), the second padded to the first.
+  Image wide{48, 64, 3, std::vector<uint8_t>(48 * 64 * 3, 50)};
+  LabelImage truth{48, 64, 1, std::vector<int32_t>(48 * 64, 0)};
+  LabelImage predicted = truth;
+  for (int y = 0; y < 48; ++y) {
+    for (int x = 0; x < 64; ++x) {
+      if (x < 30) truth.labels[static_cast<size_t>(y * 64 + x)] = 1;       // the left part
+      if (x >= 15) predicted.labels[static_cast<size_t>(y * 64 + x)] = 1;  // the right part
+    }
+  }
+  Image small{32, 32, 1, std::vector<uint8_t>(32 * 32, 0)};
+  LabelImage none{32, 32, 0, std::vector<int32_t>(32 * 32, 0)};
+  const Image montage = make_montage({{"a", wide, truth, predicted}, {"b", small, none, none}}, 32);
+  ASSERT_EQ(montage.channels, 3);
+  EXPECT_EQ(montage.height, 64);
+  EXPECT_EQ(montage.width, 43 * 4);
+  const auto at = [&](int64_t x, int64_t y) {
+    const uint8_t* p = &montage.pixels[static_cast<size_t>((y * montage.width + x) * 3)];
+    return std::array<int, 3>{p[0], p[1], p[2]};
+  };
+  const int64_t errors = 43 * 3;  // the fourth panel of the first row
+  EXPECT_EQ(at(errors + 2, 20), (std::array<int, 3>{40, 90, 255}));     // true, missed: blue
+  EXPECT_EQ(at(errors + 15, 20), (std::array<int, 3>{255, 255, 255}));  // found: white
+  EXPECT_EQ(at(errors + 40, 20), (std::array<int, 3>{230, 40, 40}));    // false positive: red
+  EXPECT_EQ(at(43 + 5, 0), (std::array<int, 3>{40, 220, 40}));        // the truth's top edge, green
+  EXPECT_EQ(at(43 + 5, 20), (std::array<int, 3>{50, 50, 50}));        // inside it, the input
+  EXPECT_EQ(at(43 * 2 + 40, 31), (std::array<int, 3>{255, 0, 255}));  // prediction's bottom edge
+  EXPECT_EQ(at(43 * 4 - 1, 40), (std::array<int, 3>{0, 0, 0}));       // the second row's padding
+}
+
 TEST(Labels, ComponentsInstanceMasksAndLabelPngs) {
   Image mask;
   mask.height = 6;
