@@ -1,6 +1,7 @@
 // `dunet infer`: predicts the mask of one image, or of every image (PNG, TIFF, JPEG) in a
-// folder, from a checkpoint; optionally writes input | mask | overlay pictures. Outputs are
-// never inputs, and a folder run goes on past bad images and names them at the end.
+// folder, from a checkpoint; optionally writes the nuclei as a 16-bit label image, a CSV of
+// their measurements, and input | mask | outlines pictures. Outputs are never inputs, and a
+// folder run goes on past bad images and names them at the end.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,6 +16,9 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/image_io.h"
+#include "data/labels.h"
+#include "data/montage.h"
+#include "data/nucleus_table.h"
 #include "infer/predictor.h"
 
 namespace dunet::apps {
@@ -23,35 +27,51 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Where one image's outputs go; an empty path is not written.
+struct OutputPaths {
+  fs::path mask, overlay, labels, objects;
+};
+
 struct InferArgs {
-  fs::path model, image, out, overlay;
+  fs::path model, image, out, overlay, labels, objects;
   infer::PredictOptions predict;
   int64_t threads = 0;
   kernels::NumericsSettings numerics;
 };
 
-// Writes the mask (0/255) and, if asked, the overlay; returns the foreground fraction.
-double write_outputs(const data::Image& input, data::Image mask, const fs::path& out,
-                     const fs::path& overlay) {
+// Writes the mask (0/255) and what else `to` names; returns the foreground fraction.
+double write_outputs(const data::Image& input, infer::Prediction prediction,
+                     const OutputPaths& to) {
+  data::Image& mask = prediction.mask;
+  if (!to.labels.empty()) data::write_label_image(to.labels, prediction.nuclei);
+  if (!to.objects.empty()) {
+    data::write_nucleus_csv(to.objects, data::measure_nuclei(prediction.nuclei, input),
+                            input.channels);
+  }
+  if (!to.overlay.empty()) {
+    data::write_png(to.overlay, data::make_nuclei_overlay(input, mask, prediction.nuclei));
+  }
   int64_t foreground = 0;
   for (auto& v : mask.pixels) {
     foreground += v;
     v = static_cast<uint8_t>(v * 255);
   }
-  data::write_png(out, mask);
-  if (!overlay.empty()) {
-    for (auto& v : mask.pixels) v = v ? 1 : 0;
-    data::write_png(overlay, data::make_overlay(input, mask));
-  }
+  data::write_png(to.mask, mask);
   return static_cast<double>(foreground) /
          static_cast<double>(std::max<int64_t>(1, mask.num_pixels()));
 }
 
 void log_written(spdlog::level::level_enum level, const fs::path& image, const data::Image& input,
-                 const fs::path& out, const fs::path& overlay, double foreground) {
+                 const OutputPaths& to, int32_t nuclei, double foreground) {
+  std::string extra;
+  if (!to.labels.empty() || !to.objects.empty() || !to.overlay.empty()) {
+    extra += " nuclei=" + std::to_string(nuclei);
+  }
+  if (!to.labels.empty()) extra += " labels=" + to.labels.string();
+  if (!to.objects.empty()) extra += " objects=" + to.objects.string();
+  if (!to.overlay.empty()) extra += " overlay=" + to.overlay.string();
   spdlog::log(level, "infer: {} ({}x{}) -> {} foreground={:.2f}%{}", image.string(), input.width,
-              input.height, out.string(), 100.0 * foreground,
-              overlay.empty() ? "" : " overlay=" + overlay.string());
+              input.height, to.mask.string(), 100.0 * foreground, extra);
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {
@@ -64,16 +84,23 @@ bool same_file(const fs::path& a, const fs::path& b) {
 // Refuses an output that would overwrite an input or another output, before any work.
 void check_outputs(const InferArgs& args, bool folder) {
   const char* what = folder ? "folder" : "file";
-  DUNET_CHECK(!same_file(args.out, args.image), ConfigError, "--out '", args.out.string(),
-              "' is the input ", what, "; choose another --out so that the input is kept");
-  DUNET_CHECK(!same_file(args.out, args.model) && !same_file(args.overlay, args.model), ConfigError,
-              "--out and --overlay must not be the checkpoint '", args.model.string(), "'");
-  if (args.overlay.empty()) return;
-  DUNET_CHECK(!same_file(args.overlay, args.image), ConfigError, "--overlay '",
-              args.overlay.string(), "' is the input ", what,
-              "; choose another --overlay so that the input is kept");
-  DUNET_CHECK(!same_file(args.overlay, args.out), ConfigError, "--overlay '", args.overlay.string(),
-              "' is --out too; give them different paths");
+  const std::vector<std::pair<std::string, fs::path>> outputs{{"--out", args.out},
+                                                              {"--overlay", args.overlay},
+                                                              {"--labels", args.labels},
+                                                              {"--objects", args.objects}};
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [flag, path] = outputs[i];
+    if (path.empty()) continue;
+    DUNET_CHECK(!same_file(path, args.image), ConfigError, flag, " '", path.string(),
+                "' is the input ", what, "; choose another ", flag, " so that the input is kept");
+    DUNET_CHECK(!same_file(path, args.model), ConfigError, flag,
+                " must not be the checkpoint '", args.model.string(), "'");
+    for (size_t j = 0; j < i; ++j) {
+      DUNET_CHECK(outputs[j].second.empty() || !same_file(path, outputs[j].second), ConfigError,
+                  flag, " '", path.string(), "' is ", outputs[j].first,
+                  " too; give them different paths");
+    }
+  }
 }
 
 // The folder's images, sorted, each with the PNG name its mask gets; two inputs that would
@@ -100,6 +127,13 @@ std::vector<fs::path> folder_images(const fs::path& dir) {
 // Every image of the folder, in a pipeline: the next image is decoded and the previous
 // masks are encoded on other threads while LibTorch predicts the current one on all cores.
 // A bad image is named and skipped; the others still get their masks.
+// The nuclei are found (a watershed or connected components) only where an output needs them.
+infer::PredictOptions predict_options(const InferArgs& args) {
+  infer::PredictOptions options = args.predict;
+  options.nuclei = !args.labels.empty() || !args.objects.empty() || !args.overlay.empty();
+  return options;
+}
+
 void predict_folder(const infer::Predictor& predictor, const InferArgs& args) {
   const std::vector<fs::path> images = folder_images(args.image);
   const int64_t channels = predictor.in_channels();
@@ -121,16 +155,20 @@ void predict_folder(const infer::Predictor& predictor, const InferArgs& args) {
     }
     if (i + 1 < images.size()) next = std::async(std::launch::async, read, images[i + 1]);
     if (input) {
-      data::Image mask = predictor.predict_mask(*input, args.predict);
+      infer::Prediction prediction = predictor.predict(*input, predict_options(args));
       if (writing.valid()) writing.get();  // a write error (IoError) ends the run here
-      const fs::path name = image.stem().string() + ".png";
-      const fs::path out = args.out / name;
-      const fs::path overlay = args.overlay.empty() ? fs::path() : args.overlay / name;
-      writing = std::async(
-          std::launch::async, [=, input = std::move(*input), mask = std::move(mask)]() mutable {
-            const double foreground = write_outputs(input, std::move(mask), out, overlay);
-            log_written(per_image_level, image, input, out, overlay, foreground);
-          });
+      const std::string stem = image.stem().string();
+      const auto in = [&](const fs::path& folder, const char* extension) {
+        return folder.empty() ? fs::path() : folder / (stem + extension);
+      };
+      const OutputPaths to{in(args.out, ".png"), in(args.overlay, ".png"),
+                           in(args.labels, ".png"), in(args.objects, ".csv")};
+      writing = std::async(std::launch::async, [=, input = std::move(*input),
+                                                prediction = std::move(prediction)]() mutable {
+        const int32_t nuclei = prediction.nuclei.count;
+        const double foreground = write_outputs(input, std::move(prediction), to);
+        log_written(per_image_level, image, input, to, nuclei, foreground);
+      });
     }
     bar.update(static_cast<int64_t>(i + 1), image.filename().string());
   }
@@ -158,9 +196,11 @@ void run_infer(const InferArgs& args) {
   }
   if (!folder) {
     const data::Image input = data::read_image(args.image, predictor.in_channels());
-    const double foreground =
-        write_outputs(input, predictor.predict_mask(input, args.predict), args.out, args.overlay);
-    log_written(spdlog::level::info, args.image, input, args.out, args.overlay, foreground);
+    infer::Prediction prediction = predictor.predict(input, predict_options(args));
+    const int32_t nuclei = prediction.nuclei.count;
+    const OutputPaths to{args.out, args.overlay, args.labels, args.objects};
+    const double foreground = write_outputs(input, std::move(prediction), to);
+    log_written(spdlog::level::info, args.image, input, to, nuclei, foreground);
     return;
   }
   predict_folder(predictor, args);
@@ -180,7 +220,14 @@ void add_infer_command(CLI::App& app) {
                   "Mask PNG (0/255) of the image's size, or a folder (masks named <image>.png)")
       ->required();
   cmd->add_option("--overlay", args->overlay,
-                  "Also write input | mask | overlay side by side (a folder for folder input)");
+                  "Also write input | mask | nucleus outlines over the input, side by side (a "
+                  "folder for folder input)");
+  cmd->add_option("--labels", args->labels,
+                  "Also write one label per nucleus as a 16-bit image: PNG, or TIFF for .tif/.tiff "
+                  "(a folder of <image>.png for folder input)");
+  cmd->add_option("--objects", args->objects,
+                  "Also write a CSV with one row per nucleus: label, area, centroid, bounding box, "
+                  "mean intensity per channel (a folder of <image>.csv for folder input)");
   add_prediction_options(*cmd, args->predict);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
       ->capture_default_str()

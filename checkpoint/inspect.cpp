@@ -38,7 +38,7 @@ std::string describe_checkpoint(const std::filesystem::path& path) {
       << "seed             " << m.seed << "\n"
       << "model            in_channels=" << m.model.in_channels
       << " base_channels=" << m.model.base_channels << " depth=" << m.model.depth
-      << " norm=" << m.model.norm << "\n"
+      << " norm=" << m.model.norm << " out_channels=" << m.model.out_channels << "\n"
       << "last_loss        " << m.last_loss << "\n"
       << "last_val_iou     " << m.last_iou << "\n"
       << "last_val_dice    " << m.last_dice << "\n"

@@ -35,7 +35,10 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.section("model", "UNet shape");
   v.field({"model", "in_channels", "image channels the network reads (1 grey, 3 RGB)", 1, 3},
           c.model.in_channels);
-  v.field({"model", "out_channels", "output maps (1 = foreground logit)", 1, 1},
+  v.field({"model", "out_channels",
+           "output maps: 1 = foreground; 2 = foreground and nucleus outlines, which split "
+           "touching nuclei (watershed)",
+           1, 2},
           c.model.out_channels);
   v.field({"model", "base_channels", "channels of the first level, doubled per down step", 1, 1024},
           c.model.base_channels);

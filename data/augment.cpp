@@ -40,8 +40,14 @@ std::vector<float> normalize_chw(const Image& image, const Normalization& norm) 
 }
 
 void make_training_patch(const Sample& sample, int64_t patch, bool augment, KeyedRandom& rng,
-                         const Normalization& norm, float* image_out, float* mask_out) {
+                         const Normalization& norm, float* image_out, float* mask_out,
+                         float* contour_out) {
   const Image& image = sample.image;
+  DUNET_CHECK(contour_out == nullptr || sample.labels.size() == sample.mask.size(), DataError,
+              "sample '", sample.id,
+              "' has no nucleus labels, which the contour target needs; "
+              "its shard predates them: re-create the shards with `dunet prepare`");
+  std::vector<uint16_t> labels(contour_out != nullptr ? static_cast<size_t>(patch * patch) : 0);
   const int64_t h = image.height, w = image.width, channels = image.channels;
   // Window origin in image coordinates; negative when the image is smaller (then padded).
   const int64_t y0 = h >= patch ? rng.below(h - patch + 1) : -rng.below(patch - h + 1);
@@ -68,6 +74,7 @@ void make_training_patch(const Sample& sample, int64_t patch, bool augment, Keye
       if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
         for (int64_t c = 0; c < channels; ++c) image_out[c * plane + out] = 0.0f;
         mask_out[out] = 0.0f;
+        if (contour_out != nullptr) labels[static_cast<size_t>(out)] = 0;
         continue;
       }
       const int64_t src = sy * w + sx;
@@ -78,6 +85,23 @@ void make_training_patch(const Sample& sample, int64_t patch, bool augment, Keye
             shift[static_cast<size_t>(c)];
       }
       mask_out[out] = sample.mask[static_cast<size_t>(src)] != 0 ? 1.0f : 0.0f;
+      if (contour_out != nullptr)
+        labels[static_cast<size_t>(out)] = sample.labels[static_cast<size_t>(src)];
+    }
+  }
+  if (contour_out != nullptr) nucleus_outlines(labels, patch, contour_out);
+}
+
+void nucleus_outlines(const std::vector<uint16_t>& labels, int64_t patch, float* contour_out) {
+  DUNET_ASSERT(static_cast<int64_t>(labels.size()) == patch * patch);
+  const auto at = [&](int64_t y, int64_t x) { return labels[static_cast<size_t>(y * patch + x)]; };
+  for (int64_t y = 0; y < patch; ++y) {
+    for (int64_t x = 0; x < patch; ++x) {
+      const uint16_t l = at(y, x);
+      const bool outline =
+          l != 0 && ((y > 0 && at(y - 1, x) != l) || (y + 1 < patch && at(y + 1, x) != l) ||
+                     (x > 0 && at(y, x - 1) != l) || (x + 1 < patch && at(y, x + 1) != l));
+      contour_out[y * patch + x] = outline ? 1.0f : 0.0f;
     }
   }
 }

@@ -22,8 +22,14 @@ std::vector<float> normalize_chw(const Image& image, const Normalization& norm);
 // One square training patch of side `patch`: a random window of the sample (images smaller
 // than the patch are placed at a random offset and padded with the mean, i.e. 0 after
 // normalisation), then, if `augment`, a random flip and rotation. Writes channels*patch*patch
-// floats to `image_out` and patch*patch mask values 0/1 to `mask_out`.
+// floats to `image_out` and patch*patch mask values 0/1 to `mask_out`. With `contour_out`,
+// also the patch's nucleus outlines (0/1): the pixels of a nucleus with a 4-neighbour in the
+// patch of another label, background included; the sample must have labels.
 void make_training_patch(const Sample& sample, int64_t patch, bool augment, KeyedRandom& rng,
-                         const Normalization& norm, float* image_out, float* mask_out);
+                         const Normalization& norm, float* image_out, float* mask_out,
+                         float* contour_out = nullptr);
+
+// The outlines of a patch x patch label patch, as above.
+void nucleus_outlines(const std::vector<uint16_t>& labels, int64_t patch, float* contour_out);
 
 }  // namespace dunet::data

@@ -25,7 +25,16 @@ LabelImage read_instance_masks(const std::vector<std::filesystem::path>& masks);
 // the raster order of their first pixel.
 LabelImage connected_components(const Image& mask01);
 
-// A 16-bit grey PNG of the labels (whole or not at all); DataError beyond 65535 objects.
-void write_label_png(const std::filesystem::path& path, const LabelImage& labels);
+// Nuclei from a 0/1 foreground and a map of outline probabilities (1 channel, 0..255), as the
+// border-channel entries of DSB2018 did: seeds are the foreground's pixels off the outlines
+// (probability < 128), one per 4-connected component; a foreground region without a seed is a
+// seed itself. A watershed then floods the outlines from the seeds, lowest probability first
+// and breadth-first on a plateau; each pixel joins the nucleus most of its 4-neighbours belong
+// to. Every foreground pixel gets one nucleus; the background stays 0. Labels are 1..N in the raster order of each nucleus' first pixel.
+LabelImage split_nuclei(const Image& foreground01, const Image& outline_probability);
+
+// A 16-bit grey image of the labels, TIFF for a .tif/.tiff path and PNG otherwise (whole or
+// not at all); DataError beyond 65535 objects.
+void write_label_image(const std::filesystem::path& path, const LabelImage& labels);
 
 }  // namespace dunet::data

@@ -88,16 +88,19 @@ Batch TrainLoader::build(int64_t epoch, const std::vector<int64_t>& order, int64
   batch.indices = sampler_.step_indices(order, step);
   const int64_t plane = batch.patch * batch.patch;
   batch.images.resize(static_cast<size_t>(batch.size * batch.channels * plane));
-  batch.masks.resize(static_cast<size_t>(batch.size * plane));
+  batch.targets = options_.contour_target ? 2 : 1;
+  batch.masks.resize(static_cast<size_t>(batch.size * batch.targets * plane));
   for (int64_t j = 0; j < batch.size; ++j) {
     const Sample sample = samples_->read(batch.indices[static_cast<size_t>(j)]);
     // Keyed by the global position in the epoch, so augmentation does not depend on how many
     // processes share the epoch.
     const int64_t position = step * sampler_.global_batch() + options_.rank * batch.size + j;
     KeyedRandom rng{options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)};
-    make_training_patch(sample, batch.patch, options_.augment, rng, norm_,
-                        batch.images.data() + j * batch.channels * plane,
-                        batch.masks.data() + j * plane);
+    make_training_patch(
+        sample, batch.patch, options_.augment, rng, norm_,
+        batch.images.data() + j * batch.channels * plane,
+        batch.masks.data() + j * batch.targets * plane,
+        options_.contour_target ? batch.masks.data() + (j * 2 + 1) * plane : nullptr);
   }
   return batch;
 }

@@ -23,18 +23,21 @@ struct LoaderOptions {
   int64_t workers = 2;
   int64_t prefetch = 4;
   bool augment = true;
+  bool contour_target = false;  // a second target channel: nucleus outlines (data/augment.h)
   uint64_t seed = 0;
   int64_t rank = 0;
   int64_t world_size = 1;
 };
 
-// batch x channels x patch x patch images and batch x 1 x patch x patch masks (0/1), as floats.
+// batch x channels x patch x patch images and batch x targets x patch x patch targets (0/1), as
+// floats: the foreground, then the outlines where asked.
 struct Batch {
   int64_t epoch = 0;
   int64_t step = 0;
   int64_t size = 0;
   int64_t channels = 0;
   int64_t patch = 0;
+  int64_t targets = 1;
   std::vector<float> images;
   std::vector<float> masks;
   std::vector<int64_t> indices;  // global sample indices, for tests and debugging

@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "data/image_io.h"
 
 namespace dunet::data {
 
@@ -65,6 +66,16 @@ cv::Mat error_panel(const cv::Mat& truth, const cv::Mat& predicted) {
 }
 
 }  // namespace
+
+Image make_nuclei_overlay(const Image& input, const Image& mask01, const LabelImage& nuclei) {
+  DUNET_ASSERT(nuclei.height == input.height && nuclei.width == input.width);
+  const Image overlay = make_overlay(input, mask01);
+  cv::Mat rgb = rgb_mat(overlay);
+  cv::Mat third = rgb(cv::Rect(static_cast<int>(2 * input.width), 0,
+                               static_cast<int>(input.width), static_cast<int>(input.height)));
+  paint_outlines(third, label_mat(nuclei), {0, 230, 255});
+  return from_rgb_mat(rgb);
+}
 
 Image draw_outlines(const Image& image, const LabelImage& labels, Rgb colour) {
   DUNET_ASSERT(image.height == labels.height && image.width == labels.width);

@@ -17,6 +17,10 @@ using Rgb = std::array<uint8_t, 3>;
 // `colour`: the object's pixels that touch another label or the image's edge (4-neighbours).
 Image draw_outlines(const Image& image, const LabelImage& labels, Rgb colour);
 
+// make_overlay (data/image_io.h) with the outline of every nucleus drawn in cyan on its third
+// panel: input | mask | mask and outlines over the input.
+Image make_nuclei_overlay(const Image& input, const Image& mask01, const LabelImage& nuclei);
+
 struct MontageRow {
   std::string caption;  // written on the input panel
   Image image;

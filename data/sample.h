@@ -1,4 +1,5 @@
-// One image with its foreground mask, as stored in a shard: 8-bit, height x width x channels.
+// One image with its foreground mask and nuclei, as stored in a shard: 8-bit, height x width x
+// channels.
 // Plain buffers keep data/ free of LibTorch; the trainer wraps batches into tensors.
 #pragma once
 
@@ -21,6 +22,8 @@ struct Sample {
   std::string id;
   Image image;                // channels = the shard's channel count
   std::vector<uint8_t> mask;  // height x width, 0 = background, 1 = foreground
+  // height x width nucleus ids (0 = background); empty in shards written before labels were.
+  std::vector<uint16_t> labels;
 };
 
 }  // namespace dunet::data

@@ -7,12 +7,15 @@
 namespace dunet::data::shard {
 
 inline constexpr char kFormatName[] = "dunet-shard";
-inline constexpr int64_t kFormatVersion = 1;
+// Version 2 adds `labels`; version 1 shards (foreground only) are still read.
+inline constexpr int64_t kFormatVersion = 2;
+inline constexpr int64_t kOldestReadableVersion = 1;
 
 // Datasets. Images and masks of all samples are concatenated into two 1-D uint8 arrays so that
 // every image keeps its own size; `index` row i = (pixel_offset, height, width, source_order).
 inline constexpr char kImages[] = "images";  // sum(h*w*channels) uint8, HWC per sample
 inline constexpr char kMasks[] = "masks";    // sum(h*w) uint8, 0/1
+inline constexpr char kLabels[] = "labels";  // sum(h*w) uint16, one id per nucleus, 0 = none
 inline constexpr char kIndex[] = "index";    // [num_samples, 4] int64
 inline constexpr char kIds[] = "ids";        // [num_samples] variable-length strings
 inline constexpr int64_t kIndexColumns = 4;

@@ -15,10 +15,13 @@ int64_t dataset_length(hid_t dataset, int rank, hsize_t* dims) {
   return static_cast<int64_t>(dims[0]);
 }
 
-bool is_uint8(hid_t dataset) {
+bool is_unsigned_integer(hid_t dataset, size_t bytes) {
   h5::Handle type(H5Dget_type(dataset), H5Tclose);
-  return H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 1;
+  return H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == bytes &&
+         H5Tget_sign(type.get()) == H5T_SGN_NONE;
 }
+
+bool is_uint8(hid_t dataset) { return is_unsigned_integer(dataset, 1); }
 
 }  // namespace
 
@@ -32,6 +35,7 @@ ShardReader::ShardReader(fs::path path) : path_(std::move(path)) {
   };
   images_ = open(shard::kImages);
   masks_ = open(shard::kMasks);
+  if (version_ >= 2) labels_ = open(shard::kLabels);
   read_index(open(shard::kIndex).get());
   read_ids(open(shard::kIds).get());
 }
@@ -60,10 +64,12 @@ void ShardReader::read_header() {
   }
   int64_t version = 0;
   h5::read_attr(file, shard::kAttrVersion, version);
-  if (version != shard::kFormatVersion) {
-    throw fail("format version " + std::to_string(version) + ", but this dunet reads version " +
+  if (version < shard::kOldestReadableVersion || version > shard::kFormatVersion) {
+    throw fail("format version " + std::to_string(version) + ", but this dunet reads versions " +
+               std::to_string(shard::kOldestReadableVersion) + " to " +
                std::to_string(shard::kFormatVersion) + "; re-create it with `dunet prepare`");
   }
+  version_ = version;
   const bool attrs_ok = h5::read_attr(file, shard::kAttrSplit, info_.split) &&
                         h5::read_attr(file, shard::kAttrNumSamples, info_.num_samples) &&
                         h5::read_attr(file, shard::kAttrChannels, info_.channels) &&
@@ -108,6 +114,12 @@ void ShardReader::read_index(hid_t index) {
       throw fail("index row " + std::to_string(i) + " points outside 'masks'");
     }
   }
+  if (labels_.valid()) {
+    if (dataset_length(labels_.get(), 1, dims) != num_mask_bytes ||
+        !is_unsigned_integer(labels_.get(), 2)) {
+      throw fail("'labels' must be a 1-D uint16 dataset as long as 'masks'");
+    }
+  }
   if (num_image_bytes != num_mask_bytes * info_.channels) {
     throw fail("'images' holds " + std::to_string(num_image_bytes) + " bytes; expected " +
                std::to_string(num_mask_bytes * info_.channels) + " (masks x channels)");
@@ -141,17 +153,17 @@ const int64_t* ShardReader::row(int64_t i) const {
   return index_.data() + i * shard::kIndexColumns;
 }
 
-void ShardReader::read_range(hid_t dataset, int64_t offset, std::vector<uint8_t>& out) const {
+template <typename T>
+void ShardReader::read_range(hid_t dataset, hid_t type, int64_t offset, std::vector<T>& out) const {
   h5::Handle file_space(H5Dget_space(dataset), H5Sclose);
   const hsize_t start[1] = {static_cast<hsize_t>(offset)};
   const hsize_t count[1] = {out.size()};
   h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
   const bool ok =
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
-      H5Dread(dataset, H5T_NATIVE_UINT8, memory_space.get(), file_space.get(), H5P_DEFAULT,
-              out.data()) >= 0;
+      H5Dread(dataset, type, memory_space.get(), file_space.get(), H5P_DEFAULT, out.data()) >= 0;
   DUNET_CHECK(ok, DataError, "shard '", path_.string(), "': cannot read ", out.size(),
-              " bytes at offset ", offset, ": the file is truncated or corrupt");
+              " values at offset ", offset, ": the file is truncated or corrupt");
 }
 
 Sample ShardReader::read(int64_t i) const {
@@ -163,8 +175,12 @@ Sample ShardReader::read(int64_t i) const {
   sample.image.channels = info_.channels;
   sample.image.pixels.resize(static_cast<size_t>(r[1] * r[2] * info_.channels));
   sample.mask.resize(static_cast<size_t>(r[1] * r[2]));
-  read_range(images_.get(), r[0] * info_.channels, sample.image.pixels);
-  read_range(masks_.get(), r[0], sample.mask);
+  read_range(images_.get(), H5T_NATIVE_UINT8, r[0] * info_.channels, sample.image.pixels);
+  read_range(masks_.get(), H5T_NATIVE_UINT8, r[0], sample.mask);
+  if (labels_.valid()) {
+    sample.labels.resize(sample.mask.size());
+    read_range(labels_.get(), H5T_NATIVE_UINT16, r[0], sample.labels);
+  }
   return sample;
 }
 

@@ -26,6 +26,9 @@ class ShardReader {
   int64_t width(int64_t i) const { return row(i)[2]; }
   int64_t source_order(int64_t i) const { return row(i)[3]; }
 
+  // Whether samples carry nucleus labels (version 2 on).
+  bool has_labels() const { return labels_.valid(); }
+
   Sample read(int64_t i) const;
 
  private:
@@ -37,13 +40,16 @@ class ShardReader {
   DataError fail(const std::string& what) const;
 
   const int64_t* row(int64_t i) const;
-  void read_range(hid_t dataset, int64_t offset, std::vector<uint8_t>& out) const;
+  template <typename T>
+  void read_range(hid_t dataset, hid_t type, int64_t offset, std::vector<T>& out) const;
 
   std::filesystem::path path_;
   ShardInfo info_;
+  int64_t version_ = 0;
   h5::Handle file_;
   h5::Handle images_;
   h5::Handle masks_;
+  h5::Handle labels_;  // invalid in version 1 shards
   std::vector<int64_t> index_;
   std::vector<std::string> ids_;
 };

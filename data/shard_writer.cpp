@@ -19,23 +19,23 @@ std::string system_cause() {
 
 constexpr hsize_t kChunkBytes = 256 << 10;  // ~one 256x256 RGB image per chunk
 
-h5::Handle create_extendible(hid_t file, const char* name) {
+h5::Handle create_extendible(hid_t file, const char* name, hid_t type) {
   const hsize_t initial[1] = {0};
   const hsize_t unlimited[1] = {H5S_UNLIMITED};
   h5::Handle space(H5Screate_simple(1, initial, unlimited), H5Sclose);
   h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  const hsize_t chunk[1] = {kChunkBytes};
+  const hsize_t chunk[1] = {kChunkBytes / H5Tget_size(type)};
   H5Pset_chunk(props.get(), 1, chunk);
   H5Pset_fletcher32(props.get());  // a checksum per chunk: a flipped pixel fails its read
   h5::Handle dataset(
-      H5Dcreate2(file, name, H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
-      H5Dclose);
+      H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT), H5Dclose);
   DUNET_CHECK(dataset.valid(), DataError, "cannot create dataset '", name, "' in HDF5 file");
   return dataset;
 }
 
-void append_bytes(hid_t dataset, hsize_t offset, const std::vector<uint8_t>& bytes,
-                  const fs::path& path) {
+template <typename T>
+void append_values(hid_t dataset, hid_t type, hsize_t offset, const std::vector<T>& bytes,
+                   const fs::path& path) {
   errno = 0;
   const hsize_t new_size[1] = {offset + bytes.size()};
   bool ok = H5Dset_extent(dataset, new_size) >= 0;
@@ -45,7 +45,7 @@ void append_bytes(hid_t dataset, hsize_t offset, const std::vector<uint8_t>& byt
   ok = ok &&
        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0;
   h5::Handle memory_space(H5Screate_simple(1, count, nullptr), H5Sclose);
-  ok = ok && H5Dwrite(dataset, H5T_NATIVE_UINT8, memory_space.get(), file_space.get(), H5P_DEFAULT,
+  ok = ok && H5Dwrite(dataset, type, memory_space.get(), file_space.get(), H5P_DEFAULT,
                       bytes.data()) >= 0;
   DUNET_CHECK(ok, IoError, "cannot write to shard '", path.string(), "': ", system_cause());
 }
@@ -60,14 +60,16 @@ ShardWriter::ShardWriter(fs::path path, int64_t channels)
       H5Fcreate(partial_path_.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
   DUNET_CHECK(file_.valid(), IoError, "cannot create shard file '", partial_path_.string(),
               "': ", system_cause());
-  images_ = create_extendible(file_.get(), shard::kImages);
-  masks_ = create_extendible(file_.get(), shard::kMasks);
+  images_ = create_extendible(file_.get(), shard::kImages, H5T_NATIVE_UINT8);
+  masks_ = create_extendible(file_.get(), shard::kMasks, H5T_NATIVE_UINT8);
+  labels_ = create_extendible(file_.get(), shard::kLabels, H5T_NATIVE_UINT16);
 }
 
 ShardWriter::~ShardWriter() {
   if (finished_) return;
   images_.reset();
   masks_.reset();
+  labels_.reset();
   file_.reset();
   std::error_code ignored;
   fs::remove(partial_path_, ignored);
@@ -77,9 +79,15 @@ void ShardWriter::append(const Sample& sample, int64_t source_order) {
   DUNET_CHECK(sample.image.channels == channels_, DataError, "sample '", sample.id, "' has ",
               sample.image.channels, " channels; shard '", path_.string(), "' holds ", channels_);
   DUNET_ASSERT(static_cast<int64_t>(sample.mask.size()) == sample.image.num_pixels());
-  append_bytes(images_.get(), static_cast<hsize_t>(num_pixels_ * channels_), sample.image.pixels,
-               partial_path_);
-  append_bytes(masks_.get(), static_cast<hsize_t>(num_pixels_), sample.mask, partial_path_);
+  DUNET_CHECK(static_cast<int64_t>(sample.labels.size()) == sample.image.num_pixels(), DataError,
+              "sample '", sample.id, "' has no nucleus labels; shard '", path_.string(),
+              "' needs them (version ", shard::kFormatVersion, ")");
+  append_values(images_.get(), H5T_NATIVE_UINT8, static_cast<hsize_t>(num_pixels_ * channels_),
+                sample.image.pixels, partial_path_);
+  append_values(masks_.get(), H5T_NATIVE_UINT8, static_cast<hsize_t>(num_pixels_), sample.mask,
+                partial_path_);
+  append_values(labels_.get(), H5T_NATIVE_UINT16, static_cast<hsize_t>(num_pixels_), sample.labels,
+                partial_path_);
   index_.insert(index_.end(), {num_pixels_, sample.image.height, sample.image.width, source_order});
   ids_.push_back(sample.id);
   num_pixels_ += sample.image.num_pixels();
@@ -130,6 +138,7 @@ void ShardWriter::finish(ShardInfo info) {
   ids.reset();
   images_.reset();
   masks_.reset();
+  labels_.reset();
   DUNET_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, IoError, "cannot flush shard '",
               partial_path_.string(), "': is the disk full?");
   file_.reset();

@@ -32,6 +32,7 @@ class ShardWriter {
   h5::Handle file_;
   h5::Handle images_;
   h5::Handle masks_;
+  h5::Handle labels_;
   int64_t num_pixels_ = 0;
   std::vector<int64_t> index_;  // kIndexColumns per sample
   std::vector<std::string> ids_;

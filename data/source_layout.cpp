@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "data/image_io.h"
+#include "data/labels.h"
 
 namespace dunet::data {
 
@@ -98,7 +99,7 @@ std::vector<SourceSample> scan_paired_layout(const fs::path& images_dir,
     }
     DUNET_CHECK(fs::exists(mask), DataError, "image '", image.string(), "' has no mask: expected '",
                 (masks_dir / image.filename()).string(), "' (same file name)");
-    samples.push_back({image.stem().string(), image, {mask}});
+    samples.push_back({image.stem().string(), image, {mask}, /*mask_per_nucleus=*/false});
   }
   return samples;
 }
@@ -107,15 +108,32 @@ Sample load_source_sample(const SourceSample& source, int64_t channels) {
   Sample sample;
   sample.id = source.id;
   sample.image = read_image(source.image, channels);
-  sample.mask.assign(static_cast<size_t>(sample.image.num_pixels()), 0);
-  for (const auto& mask_path : source.masks) {
+  const auto num_pixels = static_cast<size_t>(sample.image.num_pixels());
+  sample.mask.assign(num_pixels, 0);
+  std::vector<int32_t> labels(num_pixels, 0);
+  for (size_t k = 0; k < source.masks.size(); ++k) {
+    const fs::path& mask_path = source.masks[k];
     const Image mask = read_mask(mask_path);
     DUNET_CHECK(mask.height == sample.image.height && mask.width == sample.image.width, DataError,
                 "mask '", mask_path.string(), "' is ", mask.width, "x", mask.height,
                 " but its image '", source.image.string(), "' is ", sample.image.width, "x",
                 sample.image.height, "; masks must have their image's size");
-    for (size_t i = 0; i < sample.mask.size(); ++i) sample.mask[i] |= mask.pixels[i];
+    for (size_t i = 0; i < num_pixels; ++i) {
+      if (mask.pixels[i] == 0) continue;
+      sample.mask[i] = 1;
+      labels[i] = static_cast<int32_t>(k + 1);  // where nuclei overlap, the later file wins
+    }
   }
+  auto count = static_cast<int64_t>(source.masks.size());
+  if (!source.mask_per_nucleus) {
+    const Image foreground{sample.image.height, sample.image.width, 1, sample.mask};
+    LabelImage components = connected_components(foreground);
+    labels = std::move(components.labels);
+    count = components.count;
+  }
+  DUNET_CHECK(count <= 65535, DataError, "sample '", source.id, "' has ", count,
+              " nuclei; at most 65535 fit its 16-bit labels");
+  sample.labels.assign(labels.begin(), labels.end());
   return sample;
 }
 

@@ -15,6 +15,9 @@ struct SourceSample {
   std::string id;
   std::filesystem::path image;
   std::vector<std::filesystem::path> masks;  // their union is the sample's foreground
+  // DSB2018: each mask file is one nucleus. Otherwise one file holds them all, and its
+  // connected components are the nuclei.
+  bool mask_per_nucleus = true;
 };
 
 // Samples sorted by id. Throws DataError for an empty or missing folder, a sample without an
@@ -25,8 +28,8 @@ std::vector<SourceSample> scan_dsb_layout(const std::filesystem::path& root);
 std::vector<SourceSample> scan_paired_layout(const std::filesystem::path& images_dir,
                                              const std::filesystem::path& masks_dir);
 
-// Decodes the image (as `channels` channels) and the union of its masks; throws DataError
-// when a mask's size differs from the image's.
+// Decodes the image (as `channels` channels), the union of its masks and its nuclei's labels;
+// throws DataError when a mask's size differs from the image's, or beyond 65535 nuclei.
 Sample load_source_sample(const SourceSample& source, int64_t channels);
 
 }  // namespace dunet::data

@@ -76,9 +76,10 @@ ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSa
   DUNET_CHECK(truth.height == image.height && truth.width == image.width, DataError, "masks of '",
               sample.id, "' are ", truth.width, "x", truth.height, " but its image is ",
               image.width, "x", image.height);
-  const data::Image mask = predictor.predict_mask(image, options.predict);
-  const data::LabelImage predicted = data::connected_components(mask);
-  data::write_label_png(options.out / "labels" / (sample.id + ".png"), predicted);
+  infer::Prediction prediction = predictor.predict(image, options.predict);
+  const data::Image& mask = prediction.mask;
+  const data::LabelImage& predicted = prediction.nuclei;
+  data::write_label_image(options.out / "labels" / (sample.id + ".png"), predicted);
 
   ImageEvaluation e;
   e.id = sample.id;

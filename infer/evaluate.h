@@ -1,6 +1,7 @@
 // `dunet eval`: a checkpoint scored on a DSB2018-layout folder (<id>/images/<id>.png, one mask
-// file per nucleus in <id>/masks/). Nuclei are the connected components of the predicted
-// foreground. Per image: pixel IoU and Dice, the DSB2018 score (model/instance_score.h) and
+// file per nucleus in <id>/masks/). Nuclei are those of Predictor::predict: split along the
+// predicted outlines where the model has an outline channel, else the connected components of
+// the predicted foreground. Per image: pixel IoU and Dice, the DSB2018 score (model/instance_score.h) and
 // the count error; over the folder: pixel IoU and Dice from summed counts and the mean score.
 #pragma once
 

@@ -53,14 +53,40 @@ const kernels::NumericsReport& Predictor::numerics() const { return impl_->numer
 
 const std::string& Predictor::trained_with_numerics() const { return impl_->meta.numerics; }
 
+bool Predictor::predicts_outlines() const { return impl_->meta.model.out_channels >= 2; }
+
 data::Image Predictor::predict_mask(const data::Image& image, const PredictOptions& options) const {
+  PredictOptions mask_only = options;
+  mask_only.nuclei = false;
+  return predict(image, mask_only).mask;
+}
+
+namespace {
+
+data::Image single_channel(int64_t height, int64_t width) {
+  data::Image map;
+  map.height = height;
+  map.width = width;
+  map.channels = 1;
+  map.pixels.resize(static_cast<size_t>(height * width));
+  return map;
+}
+
+void copy_rows(const torch::Tensor& band, data::Image& into, int64_t y) {
+  const torch::Tensor contiguous = band.to(torch::kCPU, torch::kUInt8).contiguous();
+  std::copy_n(contiguous.data_ptr<uint8_t>(), contiguous.numel(),
+              into.pixels.begin() + static_cast<std::ptrdiff_t>(y * into.width));
+}
+
+}  // namespace
+
+Prediction Predictor::predict(const data::Image& image, const PredictOptions& options) const {
   const double t = std::clamp(options.threshold, 1e-7, 1.0 - 1e-7);
   const double logit_threshold = std::log(t / (1.0 - t));
-  data::Image mask;
-  mask.height = image.height;
-  mask.width = image.width;
-  mask.channels = 1;
-  mask.pixels.resize(static_cast<size_t>(image.num_pixels()));
+  const bool outlines = predicts_outlines();
+  Prediction prediction;
+  prediction.mask = single_channel(image.height, image.width);
+  if (outlines) prediction.outline = single_channel(image.height, image.width);
   model::UNet& model = impl_->model;
   predict_in_windows(
       [&](const torch::Tensor& x) { return model->forward(x); }, image.height, image.width,
@@ -69,13 +95,15 @@ data::Image Predictor::predict_mask(const data::Image& image, const PredictOptio
         return image_window_tensor(image, impl_->norm, impl_->device, y, x, h, w);
       },
       [&](int64_t y, const torch::Tensor& rows) {
-        const torch::Tensor band = (rows[0] > logit_threshold).to(torch::kCPU, torch::kUInt8);
-        const torch::Tensor contiguous = band.contiguous();
-        std::copy_n(contiguous.data_ptr<uint8_t>(), contiguous.numel(),
-                    mask.pixels.begin() + static_cast<std::ptrdiff_t>(y * image.width));
+        copy_rows(rows[0] > logit_threshold, prediction.mask, y);
+        if (outlines) copy_rows((torch::sigmoid(rows[1]) * 255).round(), prediction.outline, y);
       },
       {options.tile_size, 0.5, options.tta});
-  return mask;
+  if (options.nuclei) {
+    prediction.nuclei = outlines ? data::split_nuclei(prediction.mask, prediction.outline)
+                                 : data::connected_components(prediction.mask);
+  }
+  return prediction;
 }
 
 }  // namespace dunet::infer

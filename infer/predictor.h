@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "checkpoint/summary.h"
+#include "data/labels.h"
 #include "data/sample.h"
 #include "kernels/numerics.h"
 
@@ -15,6 +16,16 @@ struct PredictOptions {
   double threshold = 0.5;   // foreground probability
   int64_t tile_size = 512;  // larger images are predicted in Gaussian-blended windows
   bool tta = false;         // average over the 8 flips and rotations
+  bool nuclei = true;       // Predictor::predict labels the nuclei too
+};
+
+// What one image gives: the foreground, and the nuclei in it.
+struct Prediction {
+  data::Image mask;     // 0/1, channels = 1
+  data::Image outline;  // outline probability 0..255 (channels = 1); empty for a 1-output model
+  // One label per nucleus: the watershed of the outlines from the cores (data::split_nuclei)
+  // for a model with an outline channel, else the connected components of the foreground.
+  data::LabelImage nuclei;
 };
 
 class Predictor {
@@ -35,6 +46,9 @@ class Predictor {
   // in_channels() channels (infer/sliding_window.h). Beyond the image and the mask, memory
   // grows with the tile and the image's width only.
   data::Image predict_mask(const data::Image& image, const PredictOptions& options) const;
+  // The mask, the outlines where the model has them, and the nuclei.
+  Prediction predict(const data::Image& image, const PredictOptions& options) const;
+  bool predicts_outlines() const;  // model.out_channels == 2
 
  private:
   struct Impl;

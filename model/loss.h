@@ -12,7 +12,8 @@ enum class LossKind { kBce, kDice, kBceDice };
 // "bce" | "dice" | "bce_dice"; throws dunet::Error otherwise.
 LossKind parse_loss(const std::string& name);
 
-// logits and target have the same shape; target holds 0/1. Returns a scalar (batch mean).
+// logits and target have the same shape [N, C, H, W]; target holds 0/1. Returns a scalar:
+// BCE is the mean over every element, Dice the mean over the channels of each one's Dice.
 torch::Tensor segmentation_loss(const torch::Tensor& logits, const torch::Tensor& target,
                                 LossKind kind);
 

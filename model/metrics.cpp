@@ -10,14 +10,17 @@ void MetricTotals::add(const MetricTotals& o) {
   false_negatives += o.false_negatives;
   image_iou_sum += o.image_iou_sum;
   num_images += o.num_images;
+  dsb_score_sum += o.dsb_score_sum;
+  scored_images += o.scored_images;
 }
 
-std::array<double, 5> MetricTotals::to_array() const {
-  return {true_positives, false_positives, false_negatives, image_iou_sum, num_images};
+std::array<double, 7> MetricTotals::to_array() const {
+  return {true_positives, false_positives, false_negatives, image_iou_sum,
+          num_images,     dsb_score_sum,   scored_images};
 }
 
-MetricTotals MetricTotals::from_array(const std::array<double, 5>& v) {
-  return {v[0], v[1], v[2], v[3], v[4]};
+MetricTotals MetricTotals::from_array(const std::array<double, 7>& v) {
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
 }
 
 double MetricTotals::iou() const {
@@ -32,6 +35,10 @@ double MetricTotals::dice() const {
 
 double MetricTotals::mean_image_iou() const {
   return num_images == 0 ? 0.0 : image_iou_sum / num_images;
+}
+
+double MetricTotals::mean_dsb_score() const {
+  return scored_images == 0 ? 0.0 : dsb_score_sum / scored_images;
 }
 
 MetricTotals image_metrics(const torch::Tensor& logits, const torch::Tensor& target,

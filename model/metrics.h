@@ -1,5 +1,6 @@
 // Segmentation metrics from counts summed over a whole validation set: IoU = TP/(TP+FP+FN)
-// (the seed's), Dice = 2TP/(2TP+FP+FN), and the mean of per-image IoUs.
+// (the seed's), Dice = 2TP/(2TP+FP+FN), the mean of per-image IoUs and, where the truth has
+// one label per nucleus, the mean DSB2018 score (model/instance_score.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -16,15 +17,18 @@ struct MetricTotals {
   double false_negatives = 0;
   double image_iou_sum = 0;  // sum of per-image IoU
   double num_images = 0;
+  double dsb_score_sum = 0;  // sum of per-image DSB2018 scores, over images with nuclei labels
+  double scored_images = 0;
 
   void add(const MetricTotals& other);
-  std::array<double, 5> to_array() const;
-  static MetricTotals from_array(const std::array<double, 5>& values);
+  std::array<double, 7> to_array() const;
+  static MetricTotals from_array(const std::array<double, 7>& values);
 
   // An empty prediction of an empty mask is perfect: IoU and Dice are 1 when TP+FP+FN = 0.
   double iou() const;
   double dice() const;
   double mean_image_iou() const;
+  double mean_dsb_score() const;  // 0 without scored images
 };
 
 // Counts for one image: pixels with sigmoid(logit) > threshold are foreground.

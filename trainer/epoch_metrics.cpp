@@ -27,6 +27,7 @@ void report_epoch_metrics(const EpochMetrics& m, const std::filesystem::path& ou
     line += fmt::format(" val_iou={:.5f} val_dice={:.5f} val_mean_image_iou={:.5f} val_images={}",
                         m.val->iou(), m.val->dice(), m.val->mean_image_iou(),
                         static_cast<int64_t>(m.val->num_images));
+    if (m.val->scored_images > 0) line += fmt::format(" val_dsb_score={:.5f}", m.val->mean_dsb_score());
   }
   spdlog::info("{}", line);
   if (!is_root) return;
@@ -41,6 +42,7 @@ void report_epoch_metrics(const EpochMetrics& m, const std::filesystem::path& ou
     json["val_iou"] = m.val->iou();
     json["val_dice"] = m.val->dice();
     json["val_mean_image_iou"] = m.val->mean_image_iou();
+    if (m.val->scored_images > 0) json["val_dsb_score"] = m.val->mean_dsb_score();
   }
   std::ofstream(output_dir / "metrics.jsonl", std::ios::app) << json.dump() << "\n";
 }

@@ -107,6 +107,7 @@ Trainer::Trainer(const TrainerSettings& config, launcher::Communicator& comm)
   options.workers = config.data.workers;
   options.prefetch = config.data.prefetch;
   options.augment = config.data.augment;
+  options.contour_target = config.model.out_channels == 2;
   options.seed = static_cast<uint64_t>(config.run.seed);
   options.rank = comm.rank();
   options.world_size = comm.size();
@@ -302,7 +303,8 @@ double Trainer::Impl::micro_step(data::Batch& batch, bool sync) {
       torch::from_blob(batch.images.data(), {batch.size, batch.channels, batch.patch, batch.patch})
           .to(device);
   const torch::Tensor masks =
-      torch::from_blob(batch.masks.data(), {batch.size, 1, batch.patch, batch.patch}).to(device);
+      torch::from_blob(batch.masks.data(), {batch.size, batch.targets, batch.patch, batch.patch})
+          .to(device);
   torch::Tensor logits;
   {
     const kernels::AutocastScope autocast(device.type(), precision);

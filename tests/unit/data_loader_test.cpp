@@ -2,6 +2,7 @@
 // independence, and augmentations that keep image and mask aligned.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "core/error.h"
@@ -189,6 +190,59 @@ TEST(Augment, FlipsAndRotationsKeepImageAndMaskAligned) {
     distinct.insert(mask);
   }
   EXPECT_GT(distinct.size(), 10u) << "augmentation should vary";
+}
+
+// The outlines by their definition: a nucleus pixel with a 4-neighbour inside the patch of
+// another label (background included).
+std::vector<float> outlines_by_definition(const std::vector<int>& labels, int64_t n) {
+  std::vector<float> out(labels.size(), 0.0f);
+  for (int64_t y = 0; y < n; ++y) {
+    for (int64_t x = 0; x < n; ++x) {
+      const int l = labels[static_cast<size_t>(y * n + x)];
+      if (l == 0) continue;
+      const auto differs = [&](int64_t yy, int64_t xx) {
+        return yy >= 0 && yy < n && xx >= 0 && xx < n && labels[static_cast<size_t>(yy * n + xx)] != l;
+      };
+      if (differs(y - 1, x) || differs(y + 1, x) || differs(y, x - 1) || differs(y, x + 1)) {
+        out[static_cast<size_t>(y * n + x)] = 1.0f;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Augment, OutlineTargetsFollowTheNucleiThroughFlipsAndRotations) {
+  const auto known = testing::known_sample(2, 24, 24);
+  // The label rides along in the image's first channel (10 x label), so the augmented patch
+  // says which nucleus each pixel shows.
+  Sample s{known.id, known.image, known.union_mask, known.labels};
+  ASSERT_FALSE(s.labels.empty());
+  for (size_t i = 0; i < s.labels.size(); ++i) {
+    s.image.pixels[i * 3] = static_cast<uint8_t>(10 * s.labels[i]);
+  }
+  const Normalization norm{{0, 0, 0}, {1, 1, 1}};
+  int64_t outline_pixels = 0;
+  for (uint64_t seed = 0; seed < 30; ++seed) {
+    const int64_t n = seed % 2 == 0 ? 24 : 16;
+    std::vector<float> image(static_cast<size_t>(3 * n * n)), mask(static_cast<size_t>(n * n)),
+        contour(static_cast<size_t>(n * n));
+    KeyedRandom rng{seed};
+    make_training_patch(s, n, seed > 0, rng, norm, image.data(), mask.data(), contour.data());
+    std::vector<int> labels(static_cast<size_t>(n * n));
+    for (size_t i = 0; i < labels.size(); ++i) {
+      labels[i] = static_cast<int>(std::lround(image[i] * 255.0f / 10.0f));
+      ASSERT_EQ(labels[i] != 0, mask[i] > 0.5f) << "seed " << seed << " pixel " << i;
+    }
+    ASSERT_EQ(contour, outlines_by_definition(labels, n)) << "seed " << seed;
+    for (const float c : contour) outline_pixels += c > 0.5f;
+  }
+  EXPECT_GT(outline_pixels, 100) << "the sample should have outlines";
+  Sample unlabelled{known.id, known.image, known.union_mask, {}};
+  std::vector<float> image(3 * 16 * 16), mask(16 * 16), contour(16 * 16);
+  KeyedRandom rng{1};
+  EXPECT_THROW(make_training_patch(unlabelled, 16, true, rng, norm, image.data(), mask.data(),
+                                   contour.data()),
+               DataError);
 }
 
 }  // namespace

@@ -13,10 +13,12 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/error.h"
+#include "data/augment.h"
 #include "data/hdf5_handle.h"
 #include "data/image_io.h"
 #include "data/labels.h"
 #include "data/montage.h"
+#include "data/nucleus_table.h"
 #include "data/prepare.h"
 #include "data/shard_reader.h"
 #include "data/shard_set.h"
@@ -106,6 +108,46 @@ TEST(Montage, OutlinesAndPanelsPixelByPixel) {
   EXPECT_EQ(at(43 * 4 - 1, 40), (std::array<int, 3>{0, 0, 0}));       // the second row's padding
 }
 
+// Touching nuclei, split by their outlines: the watershed gives back exactly the true nuclei,
+// also where they touch the image's edge; a foreground blob that is all outline is a nucleus.
+TEST(Labels, OutlinesSplitTouchingNucleiExactly) {
+  const int64_t h = 24, w = 30;
+  std::vector<uint16_t> truth(static_cast<size_t>(h * w), 0);
+  const auto box = [&](int64_t y0, int64_t x0, int64_t y1, int64_t x1, uint16_t label) {
+    for (int64_t y = y0; y < y1; ++y)
+      for (int64_t x = x0; x < x1; ++x) truth[static_cast<size_t>(y * w + x)] = label;
+  };
+  box(3, 2, 13, 12, 1);  // touches nucleus 2 along x = 12
+  box(3, 12, 13, 22, 2);
+  box(13, 5, 24, 15, 3);  // touches 1 and 2 below, and the image's bottom edge
+  box(2, 26, 4, 28, 4);   // 2 x 2: every pixel is an outline
+  // The outlines as the training target draws them, over the whole image.
+  std::vector<float> outline(static_cast<size_t>(h * w));
+  std::vector<uint16_t> square(static_cast<size_t>(w * w), 0);
+  std::copy(truth.begin(), truth.end(), square.begin());
+  std::vector<float> square_outline(static_cast<size_t>(w * w));
+  nucleus_outlines(square, w, square_outline.data());
+  Image foreground{h, w, 1, std::vector<uint8_t>(static_cast<size_t>(h * w))};
+  Image probability{h, w, 1, std::vector<uint8_t>(static_cast<size_t>(h * w))};
+  for (size_t i = 0; i < truth.size(); ++i) {
+    foreground.pixels[i] = truth[i] != 0;
+    probability.pixels[i] = square_outline[i] > 0 ? 255 : 0;
+  }
+  EXPECT_EQ(connected_components(foreground).count, 2) << "without outlines, touching nuclei merge";
+  const LabelImage nuclei = split_nuclei(foreground, probability);
+  EXPECT_EQ(nuclei.count, 4);
+  // The same partition: labels are renumbered in raster order, which here keeps 1..4 except
+  // nucleus 4 (first pixel at row 2) comes first.
+  const std::map<int32_t, uint16_t> expected_of{{1, 4}, {2, 1}, {3, 2}, {4, 3}};
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const int32_t got = nuclei.labels[i];
+    ASSERT_EQ(got == 0, truth[i] == 0) << i;
+    if (got != 0) {
+      ASSERT_EQ(expected_of.at(got), truth[i]) << "pixel " << i % w << "," << i / w;
+    }
+  }
+}
+
 TEST(Labels, ComponentsInstanceMasksAndLabelPngs) {
   Image mask;
   mask.height = 6;
@@ -142,13 +184,64 @@ TEST(Labels, ComponentsInstanceMasksAndLabelPngs) {
 
   LabelImage many = truth;
   many.labels[0] = 40000;
-  write_label_png(tmp / "labels.png", many);
+  write_label_image(tmp / "labels.png", many);
   const cv::Mat back = cv::imread((tmp / "labels.png").string(), cv::IMREAD_UNCHANGED);
   ASSERT_EQ(back.type(), CV_16UC1);
   EXPECT_EQ(back.at<uint16_t>(0, 0), 40000);
   EXPECT_EQ(back.at<uint16_t>(4, 6), 2);
+  write_label_image(tmp / "labels.TIF", many);  // the extension chooses TIFF
+  const cv::Mat tiff = cv::imread((tmp / "labels.TIF").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(tiff.type(), CV_16UC1);
+  EXPECT_EQ(cv::norm(tiff, back, cv::NORM_INF), 0.0);
+  std::ifstream tiff_file(tmp / "labels.TIF", std::ios::binary);
+  std::string magic(2, '\0');
+  tiff_file.read(magic.data(), 2);
+  EXPECT_TRUE(magic == "II" || magic == "MM") << "not a TIFF file";
   many.count = 70000;
-  EXPECT_THROW(write_label_png(tmp / "too_many.png", many), DataError);
+  EXPECT_THROW(write_label_image(tmp / "too_many.png", many), DataError);
+}
+
+TEST(Labels, NucleusMeasurementsInClosedForm) {
+  // Nucleus 1: the 3 x 2 box x 1..3, y 2..3; nucleus 2: an L of 3 pixels; label 3 has no pixels.
+  LabelImage labels{5, 6, 3, std::vector<int32_t>(30, 0)};
+  for (int y = 2; y <= 3; ++y)
+    for (int x = 1; x <= 3; ++x) labels.labels[static_cast<size_t>(y * 6 + x)] = 1;
+  for (const int p : {0 * 6 + 5, 1 * 6 + 5, 1 * 6 + 4}) labels.labels[static_cast<size_t>(p)] = 2;
+  Image image{5, 6, 2, std::vector<uint8_t>(60)};
+  for (size_t p = 0; p < 30; ++p) {
+    image.pixels[2 * p] = static_cast<uint8_t>(p);  // channel 0 = the pixel's index
+    image.pixels[2 * p + 1] = 7;
+  }
+  const auto rows = measure_nuclei(labels, image);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].label, 1);
+  EXPECT_EQ(rows[0].area, 6);
+  EXPECT_DOUBLE_EQ(rows[0].centroid_x, 2.0);
+  EXPECT_DOUBLE_EQ(rows[0].centroid_y, 2.5);
+  EXPECT_EQ(std::vector<int64_t>({rows[0].bbox_x, rows[0].bbox_y, rows[0].bbox_width,
+                                  rows[0].bbox_height}),
+            std::vector<int64_t>({1, 2, 3, 2}));
+  EXPECT_DOUBLE_EQ(rows[0].mean_intensity[0], (13 + 14 + 15 + 19 + 20 + 21) / 6.0);
+  EXPECT_DOUBLE_EQ(rows[0].mean_intensity[1], 7.0);
+  EXPECT_EQ(rows[1].area, 3);
+  EXPECT_DOUBLE_EQ(rows[1].centroid_x, 14.0 / 3.0);
+  EXPECT_DOUBLE_EQ(rows[1].centroid_y, 2.0 / 3.0);
+  EXPECT_EQ(std::vector<int64_t>({rows[1].bbox_x, rows[1].bbox_y, rows[1].bbox_width,
+                                  rows[1].bbox_height}),
+            std::vector<int64_t>({4, 0, 2, 2}));
+  EXPECT_DOUBLE_EQ(rows[1].mean_intensity[0], (5 + 11 + 10) / 3.0);
+  EXPECT_EQ(rows[2].area, 0);
+
+  TempDir tmp;
+  write_nucleus_csv(tmp / "nuclei.csv", rows, 2);
+  std::ifstream in(tmp / "nuclei.csv");
+  std::string header, first;
+  std::getline(in, header);
+  std::getline(in, first);
+  EXPECT_EQ(header,
+            "label,area,centroid_x,centroid_y,bbox_x,bbox_y,bbox_width,bbox_height,mean_grey,"
+            "mean_alpha");
+  EXPECT_EQ(first, "1,6,2.000,2.500,1,2,3,2,17.000,7.000");
 }
 
 TEST(Prepare, RoundTripKeepsEveryPixelAndSize) {
@@ -172,6 +265,7 @@ TEST(Prepare, RoundTripKeepsEveryPixelAndSize) {
         EXPECT_EQ(s.image.width, expected.image.width) << s.id;
         EXPECT_EQ(s.image.pixels, expected.image.pixels) << s.id;  // RGBA stored -> RGB back
         EXPECT_EQ(s.mask, expected.union_mask) << s.id;
+        EXPECT_EQ(s.labels, expected.labels) << s.id << ": one label per mask file";
         EXPECT_EQ(shard.source_order(i), index);
         EXPECT_TRUE(seen.insert(s.id).second) << s.id << " is in two shards";
       }
@@ -239,6 +333,7 @@ TEST(Prepare, GreyOutputAndGenericLayout) {
   EXPECT_EQ(back.id, "a");
   EXPECT_EQ(back.image.channels, 1);
   EXPECT_EQ(back.mask, s.union_mask);
+  EXPECT_EQ(back.labels, s.labels) << "one mask file: its connected components are the nuclei";
   // Grey = 0.299 R + 0.587 G + 0.114 B (OpenCV), checked on the first pixel.
   const double grey =
       0.299 * s.image.pixels[0] + 0.587 * s.image.pixels[1] + 0.114 * s.image.pixels[2];
@@ -519,14 +614,34 @@ TEST(ShardErrors, FilesThatAreNotOurShards) {
   EXPECT_NE(truncated.find("truncated"), std::string::npos) << truncated;
 
   // Ours, but from a future version, or with an index that does not fit the data.
-  fs::copy_file(shards.at(0), tmp / "v2.h5");
+  fs::copy_file(shards.at(0), tmp / "v3.h5");
   {
-    h5::Handle f(H5Fopen((tmp / "v2.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
-    h5::write_attr(f.get(), "format_version", int64_t{2});
+    h5::Handle f(H5Fopen((tmp / "v3.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    h5::write_attr(f.get(), "format_version", int64_t{3});
   }
   EXPECT_NE(data_error([&] {
-              ShardReader r(tmp / "v2.h5");
-            }).find("format version 2, but this dunet reads version 1"),
+              ShardReader r(tmp / "v3.h5");
+            }).find("format version 3, but this dunet reads versions 1 to 2"),
+            std::string::npos);
+  // Version 1 (before nucleus labels) is still read, without labels; version 2 needs them.
+  fs::copy_file(shards.at(0), tmp / "v1.h5");
+  fs::copy_file(shards.at(0), tmp / "v2_without_labels.h5");
+  for (const char* name : {"v1.h5", "v2_without_labels.h5"}) {
+    h5::Handle f(H5Fopen((tmp / name).c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    ASSERT_GE(H5Ldelete(f.get(), "labels", H5P_DEFAULT), 0);
+  }
+  {
+    h5::Handle f(H5Fopen((tmp / "v1.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    h5::write_attr(f.get(), "format_version", int64_t{1});
+  }
+  const ShardReader v1(tmp / "v1.h5");
+  EXPECT_FALSE(v1.has_labels());
+  EXPECT_TRUE(v1.read(0).labels.empty());
+  EXPECT_EQ(v1.read(0).mask, ShardReader(shards.at(0)).read(0).mask);
+  EXPECT_TRUE(ShardReader(shards.at(0)).has_labels());
+  EXPECT_NE(data_error([&] {
+              ShardReader r(tmp / "v2_without_labels.h5");
+            }).find("dataset 'labels' is missing"),
             std::string::npos);
   fs::copy_file(shards.at(0), tmp / "shape.h5");
   {
