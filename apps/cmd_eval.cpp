@@ -6,6 +6,7 @@
 
 #include "apps/commands.h"
 #include "apps/prediction_options.h"
+#include "data/shard_set.h"
 #include "infer/evaluate.h"
 #include "infer/predictor.h"
 
@@ -17,12 +18,18 @@ namespace {
 
 struct EvalArgs {
   fs::path model;
+  fs::path held_out;  // a shard set folder: score only its validation samples
   infer::EvalOptions options;
   int64_t threads = 0;
 };
 
 void run_eval(EvalArgs& args) {
   if (args.options.out.empty()) args.options.out = "eval-" + args.options.input.filename().string();
+  if (!args.held_out.empty()) {
+    const data::ShardSet split(data::expand_globs({(args.held_out / "val-*.h5").string()},
+                                                  "--held-out"));
+    for (int64_t i = 0; i < split.size(); ++i) args.options.only_ids.push_back(split.read(i).id);
+  }
   const infer::Predictor predictor(args.model, args.threads);
   const infer::EvalReport report = infer::evaluate_folder(predictor, args.options);
   spdlog::info(
@@ -47,6 +54,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--out,-o", args->options.out,
                   "Report folder: images.csv, summary.json, labels/<id>.png, worst.png (default "
                   "eval-<input folder name>)");
+  cmd->add_option("--held-out", args->held_out,
+                  "Score only the validation samples of the shard set `dunet prepare` wrote in "
+                  "this folder (its seeded held-out split)");
   add_prediction_options(*cmd, args->options.predict);
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")
       ->capture_default_str()

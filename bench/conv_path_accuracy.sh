@@ -5,23 +5,26 @@
 # differently from the first step on, so they drift apart like two seeds would; the check is
 # that the Winograd path trains as well: the mean validation IoU of the last three epochs of
 # the two runs within 0.05 (docs/benchmarks.md; single epochs swing by more, see there).
-#   bench/conv_path_accuracy.sh [--epochs N] [--base B] [--patch P] [--seed S]
+# --config picks the recipe: configs/dsb2018-seed.toml (the seed's, as measured in
+# docs/benchmarks.md) by default, configs/dsb2018.toml for the recipe of docs/accuracy.md.
+#   bench/conv_path_accuracy.sh [--epochs N] [--base B] [--patch P] [--seed S] [--config C]
 source "$(dirname "$0")/lib.sh"
-EPOCHS=8 BASE=16 PATCH=256 SEED=42
+EPOCHS=8 BASE=16 PATCH=256 SEED=42 CONFIG=configs/dsb2018-seed.toml
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) EPOCHS=$2; shift 2 ;;
     --base) BASE=$2; shift 2 ;;
     --patch) PATCH=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
+    --config) CONFIG=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 prepare_bench_data
-OUT=$ROOT/build/bench-conv-path-b$BASE-p$PATCH-s$SEED
+OUT=$ROOT/build/bench-conv-path-$(basename "$CONFIG" .toml)-b$BASE-p$PATCH-s$SEED
 rm -rf "$OUT"
 for path in winograd direct; do
-  "$DUNET" train --config configs/dsb2018.toml --resume never \
+  "$DUNET" train --config "$CONFIG" --resume never \
     --set "run.output_dir=\"$OUT/$path\"" \
     --set "data.train=[\"$DATA/train-*.h5\"]" --set "data.val=[\"$DATA/val-*.h5\"]" \
     --set model.base_channels="$BASE" --set data.patch_size="$PATCH" \
@@ -31,7 +34,7 @@ for path in winograd direct; do
     { tail -20 "$OUT.$path.log"; exit 1; }
 done
 echo "commit $(git rev-parse --short HEAD), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-echo "data: $DATA_SOURCE; base $BASE, patch $PATCH, seed $SEED, $EPOCHS epochs, 1 process x 2 threads"
+echo "data: $DATA_SOURCE; $CONFIG, base $BASE, patch $PATCH, seed $SEED, $EPOCHS epochs, 1 process x 2 threads"
 echo "| epoch | winograd IoU | direct IoU | winograd Dice | direct Dice |"
 echo "|---|---|---|---|---|"
 python3 - "$OUT" <<'PY'

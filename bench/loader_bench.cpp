@@ -47,7 +47,7 @@ void run_loader_bench(const LoaderBenchOptions& options) {
     loader_options.patch_size = options.patch;
     loader_options.workers = workers;
     loader_options.prefetch = 2 * workers + 2;
-    loader_options.augment = options.augment;
+    loader_options.augmentation.flips = options.augment;
     data::TrainLoader loader(samples, loader_options);
     int64_t epoch = 0;
     loader.start_epoch(epoch);

@@ -1,5 +1,7 @@
 #include "config/schema.h"
 
+#include <spdlog/fmt/fmt.h>
+
 namespace dunet::config {
 
 namespace {
@@ -31,6 +33,20 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
           c.data.prefetch);
   v.field({"data", "augment", "random flips and 90-degree rotations of training patches"},
           c.data.augment);
+  v.field({"data", "scale_min", "smallest zoom of a training patch (0.5 = nuclei half as large)",
+           0.1, 10.0},
+          c.data.scale_min);
+  v.field({"data", "scale_max", "largest zoom of a training patch, drawn log-uniformly", 0.1, 10.0},
+          c.data.scale_max);
+  v.field({"data", "rotation_deg", "patches rotated by up to this many degrees either way", 0.0,
+           180.0},
+          c.data.rotation_deg);
+  v.field({"data", "photometric",
+           "random brightness, contrast, gamma, colour, grey, inversion, blur and noise"},
+          c.data.photometric);
+  v.field({"data", "foreground_fraction",
+           "share of training patches centred on a random foreground pixel", 0.0, 1.0},
+          c.data.foreground_fraction);
 
   v.section("model", "UNet shape");
   v.field({"model", "in_channels", "image channels the network reads (1 grey, 3 RGB)", 1, 3},
@@ -45,10 +61,11 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"model", "depth", "number of down and up steps", 1, 8}, c.model.depth);
   v.field({"model",
            "norm",
-           "normalisation after each 3x3 convolution",
+           "normalisation after each 3x3 convolution: sync_batch = statistics over all "
+           "processes, group = GroupNorm (8 groups), instance = one group per channel",
            {},
            {},
-           {"batch", "sync_batch", "none"}},
+           {"batch", "sync_batch", "group", "instance", "none"}},
           c.model.norm);
   v.field({"model",
            "conv_path",
@@ -187,6 +204,11 @@ std::vector<std::pair<std::string, std::string>> cross_field_problems(const RunC
                           "must be a multiple of 2^depth = " + std::to_string(factor) +
                               " (model.depth = " + std::to_string(c.model.depth) + "), got " +
                               std::to_string(c.data.patch_size));
+  }
+  if (c.data.scale_min > c.data.scale_max) {
+    problems.emplace_back("data.scale_min", "must not exceed data.scale_max = " +
+                                                fmt::format("{}", c.data.scale_max) + ", got " +
+                                                fmt::format("{}", c.data.scale_min));
   }
   return problems;
 }

@@ -15,6 +15,11 @@ struct DataConfig {
   int64_t workers = 2;             // background threads reading and augmenting samples
   int64_t prefetch = 4;            // batches prepared ahead of the training step
   bool augment = true;             // random flips and 90-degree rotations
+  double scale_min = 1.0;          // zoom drawn log-uniformly from [scale_min, scale_max]
+  double scale_max = 1.0;
+  double rotation_deg = 0.0;       // rotation drawn from [-rotation_deg, rotation_deg]
+  bool photometric = false;        // brightness, contrast, gamma, colour, grey, inversion, blur, noise
+  double foreground_fraction = 0.0;  // share of patches centred on a foreground pixel
 };
 
 }  // namespace dunet::data

@@ -97,7 +97,7 @@ Batch TrainLoader::build(int64_t epoch, const std::vector<int64_t>& order, int64
     const int64_t position = step * sampler_.global_batch() + options_.rank * batch.size + j;
     KeyedRandom rng{options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)};
     make_training_patch(
-        sample, batch.patch, options_.augment, rng, norm_,
+        sample, batch.patch, options_.augmentation, rng, norm_,
         batch.images.data() + j * batch.channels * plane,
         batch.masks.data() + j * batch.targets * plane,
         options_.contour_target ? batch.masks.data() + (j * 2 + 1) * plane : nullptr);

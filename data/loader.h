@@ -22,7 +22,7 @@ struct LoaderOptions {
   int64_t patch_size = 256;
   int64_t workers = 2;
   int64_t prefetch = 4;
-  bool augment = true;
+  Augmentation augmentation;
   bool contour_target = false;  // a second target channel: nucleus outlines (data/augment.h)
   uint64_t seed = 0;
   int64_t rank = 0;

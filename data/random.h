@@ -23,6 +23,12 @@ class KeyedRandom {
   uint64_t next() { return splitmix64(state_++); }
   // Uniform in [0, n); the modulo bias is below 2^-40 for the n used here.
   int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
+  // Uniform in [0, 1), from the top 53 bits.
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  // Uniform in [lo, hi).
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  // True with probability p.
+  bool chance(double p) { return uniform() < p; }
 
  private:
   uint64_t state_ = 0x5eed5eed5eed5eedULL;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/image_io.h"
+#include "data/image_kind.h"
 #include "data/labels.h"
 #include "data/montage.h"
 #include "data/source_layout.h"
@@ -83,6 +85,7 @@ ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSa
 
   ImageEvaluation e;
   e.id = sample.id;
+  e.kind = data::image_kind(image);
   e.width = image.width;
   e.height = image.height;
   for (size_t i = 0; i < mask.pixels.size(); ++i) {
@@ -98,15 +101,58 @@ ImageEvaluation evaluate_sample(const Predictor& predictor, const data::SourceSa
 
 std::string images_csv(const std::vector<ImageEvaluation>& images) {
   std::string csv =
-      "id,width,height,true_nuclei,predicted_nuclei,count_error,pixel_tp,pixel_fp,pixel_fn,"
+      "id,kind,width,height,true_nuclei,predicted_nuclei,count_error,pixel_tp,pixel_fp,pixel_fn,"
       "pixel_iou,dice,dsb_score\n";
   for (const auto& e : images) {
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.17g},{:.17g},{:.17g}\n", e.id, e.width,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{:.17g},{:.17g},{:.17g}\n", e.id, e.kind,
+                       e.width,
                        e.height, e.nuclei.true_objects, e.nuclei.predicted_objects,
                        e.nuclei.count_error(), e.true_positives, e.false_positives,
                        e.false_negatives, e.pixel_iou(), e.dice(), e.nuclei.score());
   }
   return csv;
+}
+
+// The samples named in `ids` (all when empty); every id must be there.
+std::vector<data::SourceSample> only(std::vector<data::SourceSample> samples,
+                                     const std::vector<std::string>& ids, const fs::path& input) {
+  if (ids.empty()) return samples;
+  std::map<std::string, data::SourceSample> by_id;
+  for (auto& s : samples) by_id.emplace(s.id, std::move(s));
+  std::vector<data::SourceSample> chosen;
+  for (const auto& id : ids) {
+    const auto it = by_id.find(id);
+    DUNET_CHECK(it != by_id.end(), DataError, "sample '", id, "' of the held-out split is not in '",
+                input.string(), "' (expected ", (input / id / "images").string(), ")");
+    chosen.push_back(it->second);
+  }
+  std::sort(chosen.begin(), chosen.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return chosen;
+}
+
+// Pixel IoU and Dice from summed counts, and the mean DSB2018 score, of some images.
+nlohmann::ordered_json figures(const std::vector<const ImageEvaluation*>& images) {
+  double tp = 0, fp = 0, fn = 0, score_sum = 0;
+  for (const ImageEvaluation* e : images) {
+    tp += static_cast<double>(e->true_positives);
+    fp += static_cast<double>(e->false_positives);
+    fn += static_cast<double>(e->false_negatives);
+    score_sum += e->nuclei.score();
+  }
+  return {{"images", images.size()},
+          {"pixel_iou", ratio_or_one(tp, tp + fp + fn)},
+          {"dice", ratio_or_one(2 * tp, 2 * tp + fp + fn)},
+          {"mean_dsb2018_score", images.empty() ? 0.0 : score_sum / static_cast<double>(images.size())}};
+}
+
+// The figures per image kind, kinds in name order.
+nlohmann::ordered_json figures_by_kind(const std::vector<ImageEvaluation>& images) {
+  std::map<std::string, std::vector<const ImageEvaluation*>> kinds;
+  for (const auto& e : images) kinds[e.kind].push_back(&e);
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [kind, members] : kinds) out[kind] = figures(members);
+  return out;
 }
 
 }  // namespace
@@ -123,7 +169,9 @@ double ImageEvaluation::dice() const {
 
 EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& options) {
   check_out_is_not_input(options);
-  const std::vector<data::SourceSample> samples = data::scan_dsb_layout(options.input);
+  const std::vector<data::SourceSample> samples =
+      only(data::scan_dsb_layout(options.input), options.only_ids, options.input);
+  DUNET_CHECK(!samples.empty(), DataError, "no samples to score in '", options.input.string(), "'");
   EvalReport report;
   ProgressBar bar("eval", static_cast<int64_t>(samples.size()), /*enabled=*/true);
   double tp = 0, fp = 0, fn = 0, score_sum = 0;
@@ -150,7 +198,8 @@ EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& option
                                        {"threshold", options.predict.threshold},
                                        {"tile_size", options.predict.tile_size},
                                        {"tta", options.predict.tta},
-                                       {"input", options.input.string()}};
+                                       {"input", options.input.string()},
+                                       {"by_kind", figures_by_kind(report.images)}};
   write_file_durably(options.out / "summary.json", summary.dump(2) + "\n");
   data::write_png(options.out / "worst.png", data::make_montage(worst.rows()));
   return report;

@@ -17,11 +17,14 @@ namespace dunet::infer {
 struct EvalOptions {
   std::filesystem::path input;
   std::filesystem::path out;  // the report folder
+  // Only these samples of the input (e.g. a prepared set's held-out split); empty = all.
+  std::vector<std::string> only_ids;
   PredictOptions predict;
 };
 
 struct ImageEvaluation {
   std::string id;
+  std::string kind;  // data::image_kind: grey or colour, dark or light ground
   int64_t width = 0;
   int64_t height = 0;
   int64_t true_positives = 0;  // foreground pixels
@@ -41,9 +44,11 @@ struct EvalReport {
 };
 
 // Scores every sample of `options.input` and writes, in `options.out`: images.csv (one row
-// per image), summary.json (the global figures), labels/<id>.png (the predicted nuclei as a
+// per image), summary.json (the global figures, and the same per image kind),
+// labels/<id>.png (the predicted nuclei as a
 // 16-bit label image) and worst.png (data/montage.h: the ten lowest DSB2018 scores). Each file appears whole or not at all. Throws ConfigError when the
-// report folder is, or lies inside, the input folder.
+// report folder is, or lies inside, the input folder, and DataError when an id of
+// `only_ids` is not in the input.
 EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& options);
 
 }  // namespace dunet::infer

@@ -11,6 +11,7 @@ namespace nn = torch::nn;
 const nn::Module* ConvNormReLU::norm() const {
   if (batch_norm) return batch_norm.get();
   if (sync_batch_norm) return sync_batch_norm.get();
+  if (group_norm) return group_norm.get();
   return nullptr;
 }
 
@@ -30,6 +31,7 @@ torch::Tensor ConvNormReLU::forward(const torch::Tensor& x, bool cpu_float) {
   }
   if (batch_norm) y = batch_norm->forward(y);
   if (sync_batch_norm) y = sync_batch_norm->forward(y);
+  if (group_norm) y = group_norm->forward(y);
   return relu->forward(y);
 }
 
@@ -49,6 +51,11 @@ DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels, Norm n
       unit.sync_batch_norm = SyncBatchNorm(out_channels);
       body_->push_back(unit.sync_batch_norm);
     }
+    if (norm == Norm::kGroup || norm == Norm::kInstance) {
+      const int64_t groups = norm == Norm::kGroup ? group_norm_groups(out_channels) : out_channels;
+      unit.group_norm = nn::GroupNorm(nn::GroupNormOptions(groups, out_channels));
+      body_->push_back(unit.group_norm);
+    }
     unit.relu = nn::ReLU(nn::ReLUOptions().inplace(true));
     body_->push_back(unit.relu);
     in = out_channels;
@@ -60,7 +67,7 @@ torch::Tensor DoubleConvImpl::forward(const torch::Tensor& x) {
   const bool cpu_float = kernels::cpu_fast_path_applies(x);
   torch::Tensor y = x;
   if (cpu_float && !is_training() && !torch::GradMode::is_enabled() &&
-      kernels::winograd_enabled()) {
+      kernels::winograd_enabled() && !units_[0].group_norm) {
     for (const FoldedConvReLU& convolution : inference_plan().convolutions) {
       y = convolution.forward(y);
     }
@@ -164,8 +171,17 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& input) {
 Norm parse_norm(const std::string& name) {
   if (name == "batch") return Norm::kBatch;
   if (name == "sync_batch") return Norm::kSyncBatch;
+  if (name == "group") return Norm::kGroup;
+  if (name == "instance") return Norm::kInstance;
   if (name == "none") return Norm::kNone;
-  throw Error("model.norm '" + name + "' is not supported; expected batch, sync_batch or none");
+  throw Error("model.norm '" + name +
+              "' is not supported; expected batch, sync_batch, group, instance or none");
+}
+
+int64_t group_norm_groups(int64_t channels) {
+  int64_t groups = 8;
+  while (channels % groups != 0) --groups;
+  return groups;
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

@@ -19,9 +19,14 @@
 namespace dunet::model {
 
 // batch: per-process BatchNorm; sync_batch: statistics over all processes
-// (sync_batch_norm.h); none: no normalisation.
-enum class Norm { kBatch, kSyncBatch, kNone };
+// (sync_batch_norm.h); group: GroupNorm of group_norm_groups(channels) groups; instance:
+// GroupNorm with one group per channel; none: no normalisation. group and instance compute
+// the same in training and evaluation, whatever the batch (no running statistics).
+enum class Norm { kBatch, kSyncBatch, kGroup, kInstance, kNone };
 Norm parse_norm(const std::string& name);
+// Groups of Norm::kGroup for a layer of `channels`: 8, or the largest divisor of the
+// channels below 8 (GroupNorm's paper found 8-32 channels a group equally good).
+int64_t group_norm_groups(int64_t channels);
 
 // One (3x3 convolution pad 1, normalisation, ReLU) unit of DoubleConv, as typed members: the
 // fast paths below are chosen from what the unit is, never from a layer list's shape.
@@ -29,6 +34,7 @@ struct ConvNormReLU {
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d batch_norm{nullptr};  // Norm::kBatch only
   SyncBatchNorm sync_batch_norm{nullptr};      // Norm::kSyncBatch only
+  torch::nn::GroupNorm group_norm{nullptr};    // Norm::kGroup and Norm::kInstance only
   torch::nn::ReLU relu{nullptr};
 
   static constexpr int64_t kMinWinogradTrainingPixels = 16 * 16;
@@ -42,7 +48,8 @@ struct ConvNormReLU {
 
 // On the CPU, with the Winograd path on (kernels/fast_paths.h), the 3x3 convolutions run by
 // Winograd: with autograd as winograd_conv2d (from 16x16 pixels up, where it pays off); in
-// eval mode without autograd with their BatchNorm folded in (folded_conv.h). The folded
+// eval mode without autograd with their BatchNorm folded in (folded_conv.h; GroupNorm cannot
+// be folded, so those layers keep the training path). The folded
 // weights are rebuilt whenever a parameter or buffer changed since (their version counters),
 // so validation between training epochs sees the current weights. In training, BatchNorm and
 // its ReLU run as one function (batch_norm_relu).

@@ -106,7 +106,9 @@ Trainer::Trainer(const TrainerSettings& config, launcher::Communicator& comm)
   options.patch_size = config.data.patch_size;
   options.workers = config.data.workers;
   options.prefetch = config.data.prefetch;
-  options.augment = config.data.augment;
+  const data::DataConfig& d = config.data;
+  options.augmentation = {d.augment,      d.scale_min,   d.scale_max,
+                          d.rotation_deg, d.photometric, d.foreground_fraction};
   options.contour_target = config.model.out_channels == 2;
   options.seed = static_cast<uint64_t>(config.run.seed);
   options.rank = comm.rank();

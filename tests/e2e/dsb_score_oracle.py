@@ -47,6 +47,19 @@ def same_partition(a, b):
     return len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
+def image_kind(path):
+    """dunet's image kind, by its definition: colour when the mean of (largest - smallest
+    channel) exceeds 8, light ground when the median of the integer channel means is >= 128."""
+    image = io.imread(path)
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    rgb = image[..., :3].astype(np.int64)
+    spread = (rgb.max(axis=-1) - rgb.min(axis=-1)).mean()
+    brightness = np.sort((rgb.sum(axis=-1) // 3).ravel())
+    median = brightness[brightness.size // 2]
+    return ("colour" if spread > 8 else "grey") + ("-light" if median >= 128 else "-dark")
+
+
 def fail(message):
     print("FAIL: " + message, file=sys.stderr)
     sys.exit(1)
@@ -59,8 +72,12 @@ def main(input_dir, report_dir):
         fail("images.csv rows %s are not the samples %s" % ([r["id"] for r in rows], samples))
     tp_sum = fp_sum = fn_sum = 0
     scores = []
+    kinds = {}
     for row in rows:
         sid = row["id"]
+        kind = image_kind(os.path.join(input_dir, sid, "images", sid + ".png"))
+        if row["kind"] != kind:
+            fail("%s: kind %s in images.csv, the oracle finds %s" % (sid, row["kind"], kind))
         mask_dir = os.path.join(input_dir, sid, "masks")
         masks = sorted(os.listdir(mask_dir))
         predicted = io.imread(os.path.join(report_dir, "labels", sid + ".png"))
@@ -90,6 +107,9 @@ def main(input_dir, report_dir):
                 fail("%s: %s = %s in images.csv, the oracle finds %.17g" % (sid, key, row[key], value))
         tp_sum, fp_sum, fn_sum = tp_sum + tp, fp_sum + fp, fn_sum + fn
         scores.append(score)
+        k = kinds.setdefault(kind, [0, 0, 0, []])
+        k[0], k[1], k[2] = k[0] + tp, k[1] + fp, k[2] + fn
+        k[3].append(score)
     summary = json.load(open(os.path.join(report_dir, "summary.json")))
     checks = {"pixel_iou": tp_sum / (tp_sum + fp_sum + fn_sum),
               "dice": 2 * tp_sum / (2 * tp_sum + fp_sum + fn_sum),
@@ -97,6 +117,15 @@ def main(input_dir, report_dir):
     for key, value in checks.items():
         if abs(summary[key] - value) > 1e-12:
             fail("summary.json %s = %r, the oracle finds %r" % (key, summary[key], value))
+    if sorted(summary["by_kind"]) != sorted(kinds):
+        fail("summary.json kinds %s, the oracle finds %s" % (sorted(summary["by_kind"]), sorted(kinds)))
+    for kind, (tp, fp, fn, kind_scores) in kinds.items():
+        got = summary["by_kind"][kind]
+        want = {"images": len(kind_scores), "pixel_iou": tp / (tp + fp + fn) if tp + fp + fn else 1.0,
+                "mean_dsb2018_score": float(np.mean(kind_scores))}
+        for key, value in want.items():
+            if abs(got[key] - value) > 1e-12:
+                fail("summary.json by_kind %s %s = %r, the oracle finds %r" % (kind, key, got[key], value))
     print("oracle: %d images agree (mean DSB2018 score %.4f, pixel IoU %.4f)"
           % (len(rows), checks["mean_dsb2018_score"], checks["pixel_iou"]))
 

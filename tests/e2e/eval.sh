@@ -25,6 +25,16 @@ grep -q "eval: 16 images, pixel IoU" eval.log || fail "no summary line: $(cat ev
 [ "$(wc -l < report/images.csv)" = 17 ] || fail "expected a header and 16 rows: $(cat report/images.csv)"
 "$PYTHON" "$ORACLE" png report || fail "dunet eval disagrees with the oracle"
 echo "ok: dunet eval agrees with numpy and scikit-image on every image"
+# The held-out split of the prepared set: its 4 validation samples (16 x 0.25), each row the
+# same as in the report over every image.
+"$DUNET" eval --model "$ckpt" --input png --held-out shards --out held > held.log 2>&1 ||
+  fail "eval --held-out: $(cat held.log)"
+[ "$(wc -l < held/images.csv)" = 5 ] || fail "expected a header and 4 held-out rows: $(cat held/images.csv)"
+tail -n +2 held/images.csv | while read -r row; do
+  grep -qxF "$row" report/images.csv || fail "held-out row differs from the full report: $row"
+done
+"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1])); assert s["images"] == 4, s' \
+  held/summary.json || fail "held/summary.json does not count 4 images"
 # The ten worst images, one row each of four 256-pixel panels.
 [ "$(png_size report/worst.png)" = 1024x2560 ] || fail "worst.png is $(png_size report/worst.png)"
 

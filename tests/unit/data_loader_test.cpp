@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "core/error.h"
 #include "data/loader.h"
+#include "data/photometric.h"
 #include "data/prepare.h"
 #include "tests/fixtures/fixtures.h"
 
@@ -14,6 +16,9 @@ namespace dunet::data {
 namespace {
 
 namespace fs = std::filesystem;
+
+const Augmentation kNoAugmentation{/*flips=*/false};
+constexpr double kPi = 3.14159265358979323846;
 
 std::shared_ptr<ShardSet> known_set(const testing::TempDir& tmp, int64_t count,
                                     std::vector<int64_t> heights = {40},
@@ -151,7 +156,7 @@ TEST(Augment, WithoutAugmentationAPatchOfTheImageSizeIsTheNormalisedImage) {
   const Normalization norm{{0.5, 0.4, 0.3}, {0.2, 0.25, 0.5}};
   std::vector<float> image(3 * 16 * 16), mask(16 * 16);
   KeyedRandom rng{1};
-  make_training_patch(s, 16, /*augment=*/false, rng, norm, image.data(), mask.data());
+  make_training_patch(s, 16, kNoAugmentation, rng, norm, image.data(), mask.data());
   EXPECT_EQ(image, normalize_chw(s.image, norm));
   for (size_t i = 0; i < mask.size(); ++i) EXPECT_EQ(mask[i], s.mask[i]);
   // Pixel (y=3, x=5) of channel 1 by hand.
@@ -165,7 +170,7 @@ TEST(Augment, SmallImagesArePaddedWithZeroAfterNormalisation) {
   const Normalization norm{{0.5, 0.5, 0.5}, {0.25, 0.25, 0.25}};
   std::vector<float> image(3 * 32 * 32, -99), mask(32 * 32, -99);
   KeyedRandom rng{7};
-  make_training_patch(s, 32, true, rng, norm, image.data(), mask.data());
+  make_training_patch(s, 32, Augmentation{}, rng, norm, image.data(), mask.data());
   int64_t mask_sum = 0, zero_pixels = 0;
   for (const float m : mask) mask_sum += static_cast<int64_t>(m);
   for (size_t i = 0; i < 32 * 32; ++i) zero_pixels += image[i] == 0.0f && mask[i] == 0.0f;
@@ -185,7 +190,7 @@ TEST(Augment, FlipsAndRotationsKeepImageAndMaskAligned) {
   for (uint64_t seed = 0; seed < 40; ++seed) {
     std::vector<float> image(3 * 16 * 16), mask(16 * 16);
     KeyedRandom rng{seed};
-    make_training_patch(s, 16, true, rng, norm, image.data(), mask.data());
+    make_training_patch(s, 16, Augmentation{}, rng, norm, image.data(), mask.data());
     for (size_t i = 0; i < mask.size(); ++i) ASSERT_EQ(image[i] > 0.5f, mask[i] > 0.5f);
     distinct.insert(mask);
   }
@@ -227,7 +232,7 @@ TEST(Augment, OutlineTargetsFollowTheNucleiThroughFlipsAndRotations) {
     std::vector<float> image(static_cast<size_t>(3 * n * n)), mask(static_cast<size_t>(n * n)),
         contour(static_cast<size_t>(n * n));
     KeyedRandom rng{seed};
-    make_training_patch(s, n, seed > 0, rng, norm, image.data(), mask.data(), contour.data());
+    make_training_patch(s, n, seed > 0 ? Augmentation{} : kNoAugmentation, rng, norm, image.data(), mask.data(), contour.data());
     std::vector<int> labels(static_cast<size_t>(n * n));
     for (size_t i = 0; i < labels.size(); ++i) {
       labels[i] = static_cast<int>(std::lround(image[i] * 255.0f / 10.0f));
@@ -240,9 +245,275 @@ TEST(Augment, OutlineTargetsFollowTheNucleiThroughFlipsAndRotations) {
   Sample unlabelled{known.id, known.image, known.union_mask, {}};
   std::vector<float> image(3 * 16 * 16), mask(16 * 16), contour(16 * 16);
   KeyedRandom rng{1};
-  EXPECT_THROW(make_training_patch(unlabelled, 16, true, rng, norm, image.data(), mask.data(),
+  EXPECT_THROW(make_training_patch(unlabelled, 16, Augmentation{}, rng, norm, image.data(), mask.data(),
                                    contour.data()),
                DataError);
+}
+
+
+// A single-channel h x w sample with one disc of `radius` around (cy, cx); the image is 255
+// on the disc and 0 elsewhere, labels 1 on it.
+Sample disc_sample(int64_t h, int64_t w, double cy, double cx, double radius) {
+  Sample s;
+  s.id = "disc";
+  s.image = {h, w, 1, std::vector<uint8_t>(static_cast<size_t>(h * w), 0)};
+  s.mask.assign(static_cast<size_t>(h * w), 0);
+  s.labels.assign(static_cast<size_t>(h * w), 0);
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      if ((y - cy) * (y - cy) + (x - cx) * (x - cx) > radius * radius) continue;
+      const auto i = static_cast<size_t>(y * w + x);
+      s.image.pixels[i] = 255;
+      s.mask[i] = 1;
+      s.labels[i] = 1;
+    }
+  }
+  return s;
+}
+
+double sum(const std::vector<float>& v) {
+  double total = 0;
+  for (const float x : v) total += x;
+  return total;
+}
+
+// Bilinear image and nearest mask agree wherever the image is clearly inside or outside: the
+// nearest of the four source pixels weighs at least 1/4 in the bilinear sum (less OpenCV's
+// 1/32 quantisation), so a pixel above 0.9 has a foreground nearest pixel, below 0.1 not.
+TEST(Augment, ZoomAndRotationKeepImageMaskAndOutlinesAligned) {
+  const Sample s = disc_sample(80, 72, 40, 30, 14);
+  const Normalization norm{{0}, {1}};
+  Augmentation a;
+  a.scale_min = 0.5;
+  a.scale_max = 2.0;
+  a.rotation_deg = 180;
+  std::set<std::vector<float>> distinct;
+  int64_t decided = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    std::vector<float> image(32 * 32), mask(32 * 32), contour(32 * 32);
+    KeyedRandom rng{seed};
+    make_training_patch(s, 32, a, rng, norm, image.data(), mask.data(), contour.data());
+    for (size_t i = 0; i < mask.size(); ++i) {
+      if (image[i] > 0.9f) {
+        ASSERT_EQ(mask[i], 1.0f) << "seed " << seed << " pixel " << i;
+      }
+      if (image[i] < 0.1f) {
+        ASSERT_EQ(mask[i], 0.0f) << "seed " << seed << " pixel " << i;
+      }
+      decided += image[i] > 0.9f || image[i] < 0.1f;
+      if (contour[i] > 0.5f) {
+        ASSERT_EQ(mask[i], 1.0f) << "outlines lie on nuclei";
+      }
+    }
+    distinct.insert(mask);
+  }
+  EXPECT_GT(decided, 40 * 32 * 32 * 9 / 10);
+  EXPECT_GT(distinct.size(), 30u) << "zoom and rotation should vary";
+}
+
+// A ramp of 4 grey levels per pixel seen at zoom 2 climbs 2 levels per pixel, at zoom 0.5 8
+// (within one level: the resampled image is rounded to 8 bits).
+TEST(Augment, ZoomScalesDistancesByItsFactor) {
+  Sample ramp;
+  ramp.id = "ramp";
+  ramp.image = {48, 60, 1, std::vector<uint8_t>(48 * 60)};
+  for (int64_t y = 0; y < 48; ++y)
+    for (int64_t x = 0; x < 60; ++x) ramp.image.pixels[static_cast<size_t>(y * 60 + x)] = 4 * x;
+  ramp.mask.assign(48 * 60, 0);
+  const Normalization norm{{0}, {1}};
+  for (const double zoom : {2.0, 0.5}) {
+    Augmentation a{/*flips=*/false};
+    a.scale_min = a.scale_max = zoom;
+    const int64_t patch = zoom > 1 ? 32 : 16;  // inside the image: 16 or 32 source pixels
+    std::vector<float> image(static_cast<size_t>(patch * patch)), mask(image.size());
+    KeyedRandom rng{3};
+    make_training_patch(ramp, patch, a, rng, norm, image.data(), mask.data());
+    for (int64_t y = 0; y < patch; ++y) {
+      for (int64_t x = 0; x + 1 < patch; ++x) {
+        const float step = (image[static_cast<size_t>(y * patch + x + 1)] -
+                            image[static_cast<size_t>(y * patch + x)]) * 255.0f;
+        ASSERT_NEAR(step, 4.0 / zoom, 1.0 + 1e-3) << "zoom " << zoom << " at " << y << "," << x;
+      }
+    }
+  }
+}
+
+// Rotation keeps a nucleus's area, a zoom by 2 multiplies it by 4; the outline stays within a
+// pixel of the disc's edge, so the area is bounded by the disc's perimeter in closed form.
+TEST(Augment, RotationKeepsAreasAndZoomScalesThemBySquare) {
+  const double radius = 12;
+  const Sample s = disc_sample(96, 96, 48, 48, radius);
+  const Normalization norm{{0}, {1}};
+  for (const double zoom : {1.0, 2.0}) {
+    Augmentation a;
+    a.rotation_deg = 180;
+    a.scale_min = a.scale_max = zoom;
+    a.foreground_fraction = 1;  // the disc is in every patch, and whole (128 > 2 * 2 * 2 * 12)
+    for (uint64_t seed = 0; seed < 10; ++seed) {
+      std::vector<float> image(128 * 128), mask(128 * 128);
+      KeyedRandom rng{seed};
+      make_training_patch(s, 128, a, rng, norm, image.data(), mask.data());
+      const double r = radius * zoom, area = kPi * r * r;
+      EXPECT_NEAR(sum(mask), area, 2 * kPi * (r + 1) * zoom) << "zoom " << zoom;
+    }
+  }
+}
+
+// Patches centred on foreground always show some; plain crops of a large image mostly miss
+// its one small nucleus.
+TEST(Augment, ForegroundFractionCentresPatchesOnNuclei) {
+  const Sample s = disc_sample(200, 180, 150, 40, 4);
+  const Normalization norm{{0}, {1}};
+  for (const bool geometric : {false, true}) {
+    int64_t with_foreground = 0, without_fraction = 0;
+    for (uint64_t seed = 0; seed < 50; ++seed) {
+      std::vector<float> image(32 * 32), mask(32 * 32);
+      Augmentation a;
+      if (geometric) a.rotation_deg = 30;
+      a.foreground_fraction = 1;
+      KeyedRandom rng{seed};
+      make_training_patch(s, 32, a, rng, norm, image.data(), mask.data());
+      with_foreground += sum(mask) > 0;
+      a.foreground_fraction = 0;
+      KeyedRandom plain{seed};
+      make_training_patch(s, 32, a, plain, norm, image.data(), mask.data());
+      without_fraction += sum(mask) > 0;
+    }
+    EXPECT_EQ(with_foreground, 50) << "geometric " << geometric;
+    EXPECT_LT(without_fraction, 15) << "geometric " << geometric;
+  }
+}
+
+// recolour_patch with one change forced at a time, against the change by hand.
+TEST(Photometric, EachChangeAsDefined) {
+  const Normalization norm{{0.2, 0.3, 0.4}, {0.5, 0.25, 0.2}};
+  const int64_t patch = 8, plane = 64;
+  std::vector<float> raw(3 * plane);  // values in [0, 1]
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<float>((i * 37 % 101) / 100.0);
+  const auto normalised = [&](std::vector<float> v) {
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t i = 0; i < plane; ++i) {
+        float& x = v[static_cast<size_t>(c * plane + i)];
+        x = static_cast<float>((x - norm.mean[static_cast<size_t>(c)]) / norm.std[static_cast<size_t>(c)]);
+      }
+    return v;
+  };
+  const auto recoloured = [&](PhotometricRanges r) {
+    std::vector<float> v = normalised(raw);
+    KeyedRandom rng{9};
+    recolour_patch(v.data(), 3, patch, norm, rng, r);
+    for (int64_t c = 0; c < 3; ++c)  // back to [0, 1]
+      for (int64_t i = 0; i < plane; ++i) {
+        float& x = v[static_cast<size_t>(c * plane + i)];
+        x = static_cast<float>(x * norm.std[static_cast<size_t>(c)] + norm.mean[static_cast<size_t>(c)]);
+      }
+    return v;
+  };
+  PhotometricRanges none;
+  none.grey_chance = none.colour_chance = none.invert_chance = none.brightness_chance = 0;
+  none.contrast_chance = none.gamma_chance = none.blur_chance = none.noise_chance = 0;
+  const auto expect_near = [](const std::vector<float>& a, const std::vector<float>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << i;
+  };
+  expect_near(recoloured(none), raw);
+
+  PhotometricRanges invert = none;
+  invert.invert_chance = 1;
+  std::vector<float> inverted = raw;
+  for (float& x : inverted) x = 1 - x;
+  expect_near(recoloured(invert), inverted);
+
+  PhotometricRanges grey = none;
+  grey.grey_chance = 1;
+  const auto g = recoloured(grey);
+  for (int64_t i = 0; i < plane; ++i) {
+    const double mean = (raw[i] + raw[plane + i] + raw[2 * plane + i]) / 3.0;
+    for (int64_t c = 0; c < 3; ++c) ASSERT_NEAR(g[c * plane + i], mean, 1e-5);
+  }
+
+  // One parameter for every pixel of raw values in [lo, hi]: `of(raw, changed)` must agree
+  // across them (within `tolerance`); returns it.
+  const auto common = [&](const std::vector<float>& changed, float lo, float hi, double tolerance,
+                          const std::function<double(double, double)>& of) {
+    double value = -1;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] < lo || raw[i] > hi) continue;
+      const double v = of(raw[i], changed[i]);
+      if (value < 0) value = v;
+      EXPECT_NEAR(v, value, tolerance) << i;
+    }
+    return value;
+  };
+  // Brightness: one gain, within the range (compare where raw <= 0.8: no clip at 1 up to 1.25).
+  PhotometricRanges bright = none;
+  bright.brightness_chance = 1;
+  const double gain =
+      common(recoloured(bright), 0.05f, 0.8f, 1e-4, [](double r, double c) { return c / r; });
+  EXPECT_GE(gain, 0.75 - 1e-6);
+  EXPECT_LE(gain, 1.25 + 1e-6);
+
+  // Gamma: one exponent, within [0.7, 1.5].
+  PhotometricRanges gamma = none;
+  gamma.gamma_chance = 1;
+  const double exponent = common(recoloured(gamma), 0.05f, 0.95f, 1e-3,
+                                 [](double r, double c) { return std::log(c) / std::log(r); });
+  EXPECT_GE(exponent, 0.7 - 1e-3);
+  EXPECT_LE(exponent, 1.5 + 1e-3);
+
+  // Blur keeps each channel's mean (reflected border: within 10 % on 8 x 8) and lowers the spread.
+  PhotometricRanges blur = none;
+  blur.blur_chance = 1;
+  const auto blurred = recoloured(blur);
+  for (int64_t c = 0; c < 3; ++c) {
+    double m0 = 0, m1 = 0, v0 = 0, v1 = 0;
+    for (int64_t i = 0; i < plane; ++i) m0 += raw[c * plane + i], m1 += blurred[c * plane + i];
+    m0 /= plane, m1 /= plane;
+    for (int64_t i = 0; i < plane; ++i) {
+      v0 += std::pow(raw[c * plane + i] - m0, 2);
+      v1 += std::pow(blurred[c * plane + i] - m1, 2);
+    }
+    EXPECT_NEAR(m1, m0, 0.1 * m0);
+    EXPECT_LT(v1, 0.8 * v0);
+  }
+}
+
+// The whole recipe is a pure function of the keys (resume and world-size independence rest on
+// it), keeps values in the normalised [0, 1] range, and leaves the mask to the geometry.
+TEST(Augment, TheRecipeIsReproducibleAndPhotometryLeavesTheMask) {
+  const auto known = testing::known_sample(3, 70, 90);
+  const Sample s{known.id, known.image, known.union_mask, known.labels};
+  const Normalization norm{{0.5, 0.4, 0.3}, {0.2, 0.25, 0.5}};
+  Augmentation recipe;
+  recipe.scale_min = 0.5;
+  recipe.scale_max = 2;
+  recipe.rotation_deg = 180;
+  recipe.photometric = true;
+  recipe.foreground_fraction = 0.5;
+  Augmentation geometry_only = recipe;
+  geometry_only.photometric = false;
+  int64_t recoloured = 0;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    std::vector<float> i1(3 * 48 * 48), m1(48 * 48), c1(48 * 48), i2 = i1, m2 = m1, c2 = c1,
+                                                                i3 = i1, m3 = m1;
+    KeyedRandom r1{seed, 7}, r2{seed, 7}, r3{seed, 7};
+    make_training_patch(s, 48, recipe, r1, norm, i1.data(), m1.data(), c1.data());
+    make_training_patch(s, 48, recipe, r2, norm, i2.data(), m2.data(), c2.data());
+    make_training_patch(s, 48, geometry_only, r3, norm, i3.data(), m3.data());
+    ASSERT_EQ(i1, i2);
+    ASSERT_EQ(m1, m2);
+    ASSERT_EQ(c1, c2);
+    ASSERT_EQ(m1, m3) << "seed " << seed;
+    recoloured += i1 != i3;
+    for (int64_t c = 0; c < 3; ++c) {
+      const double lo = (0 - norm.mean[c]) / norm.std[c], hi = (1 - norm.mean[c]) / norm.std[c];
+      for (int64_t i = 0; i < 48 * 48; ++i) {
+        ASSERT_GE(i1[c * 48 * 48 + i], lo - 1e-5);
+        ASSERT_LE(i1[c * 48 * 48 + i], hi + 1e-5);
+      }
+    }
+  }
+  EXPECT_GT(recoloured, 10);
 }
 
 }  // namespace

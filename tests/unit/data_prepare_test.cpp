@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "data/augment.h"
 #include "data/hdf5_handle.h"
 #include "data/image_io.h"
+#include "data/image_kind.h"
 #include "data/labels.h"
 #include "data/montage.h"
 #include "data/nucleus_table.h"
@@ -692,6 +694,36 @@ TEST(Prepare, RealDsbSamples) {
     EXPECT_GT(foreground, 0);
     EXPECT_EQ(s.image.channels, 3);
   }
+}
+
+
+// Kinds by their definition: the mean channel spread against 8 grey levels, the median channel
+// mean against 128, on images made for each side of both limits.
+TEST(ImageKind, ColourAndGroundByTheirLimits) {
+  const auto image = [](int64_t h, int64_t w, std::function<std::array<uint8_t, 3>(int64_t)> at) {
+    Image im{h, w, 3, std::vector<uint8_t>(static_cast<size_t>(h * w * 3))};
+    for (int64_t i = 0; i < h * w; ++i) {
+      const auto p = at(i);
+      std::copy(p.begin(), p.end(), im.pixels.begin() + i * 3);
+    }
+    return im;
+  };
+  using Px = std::array<uint8_t, 3>;
+  EXPECT_EQ(image_kind(image(4, 4, [](int64_t) { return Px{20, 20, 20}; })), "grey-dark");
+  EXPECT_EQ(image_kind(image(4, 4, [](int64_t) { return Px{200, 200, 200}; })), "grey-light");
+  // A spread of exactly 8 is still grey, 9 is colour.
+  EXPECT_EQ(image_kind(image(4, 4, [](int64_t) { return Px{100, 108, 104}; })), "grey-dark");
+  EXPECT_EQ(image_kind(image(4, 4, [](int64_t) { return Px{200, 191, 195}; })), "colour-light");
+  // The median, not the mean: 9 of 16 pixels at mean 128 make a light ground whatever the rest.
+  EXPECT_EQ(image_kind(image(4, 4, [](int64_t i) { return i < 9 ? Px{128, 128, 128} : Px{0, 0, 0}; })),
+            "grey-light");
+  EXPECT_EQ(image_kind(image(4, 4, [](int64_t i) { return i < 7 ? Px{255, 255, 255} : Px{127, 127, 127}; })),
+            "grey-dark");
+  // Stained tissue: purple nuclei on a light pink ground.
+  EXPECT_EQ(image_kind(image(8, 8, [](int64_t i) { return i % 4 == 0 ? Px{90, 40, 140} : Px{235, 200, 220}; })),
+            "colour-light");
+  Image grey{3, 3, 1, std::vector<uint8_t>(9, 30)};
+  EXPECT_EQ(image_kind(grey), "grey-dark");
 }
 
 }  // namespace

@@ -462,6 +462,50 @@ TEST(UNet, NoNormHasNoBatchNormParameters) {
   EXPECT_LT(count_parameters(*without), count_parameters(*with));
 }
 
+// GroupNorm and InstanceNorm have no running statistics: a sample's logits do not depend on
+// the rest of its batch nor on train/eval mode (checked in float64, where the only difference
+// is summation order, far below 1e-10), and eval mode without autograd never takes the
+// folded BatchNorm plan, which would drop them (so both modes give the same float bits).
+TEST(UNet, GroupAndInstanceNormAreIndependentOfTheBatchAndTheMode) {
+  EXPECT_EQ(group_norm_groups(16), 8);
+  EXPECT_EQ(group_norm_groups(12), 6);
+  EXPECT_EQ(group_norm_groups(9), 3);
+  EXPECT_EQ(group_norm_groups(7), 7);
+  for (const std::string norm : {"group", "instance"}) {
+    torch::manual_seed(5);
+    UNet net(config(16, 2, norm));
+    int64_t norms = 0;
+    for (const auto& m : net->modules(/*include_self=*/false)) {
+      const auto* gn = dynamic_cast<const torch::nn::GroupNormImpl*>(m.get());
+      if (gn == nullptr) continue;
+      ++norms;
+      const int64_t channels = gn->options.num_channels();
+      EXPECT_EQ(gn->options.num_groups(), norm == "group" ? group_norm_groups(channels) : channels);
+    }
+    EXPECT_EQ(norms, 2 * (2 * 2 + 1)) << norm;  // two per DoubleConv: 2 down, bottom, 2 up
+    EXPECT_TRUE(net->buffers().empty()) << norm;
+
+    const auto batch = torch::randn({2, 3, 32, 32}) * 2 + 1;
+    net->to(torch::kDouble);
+    const auto pair = net->forward(batch.to(torch::kDouble));
+    const auto alone = net->forward(batch.narrow(0, 0, 1).to(torch::kDouble));
+    net->eval();
+    const auto pair_eval = net->forward(batch.to(torch::kDouble));
+    EXPECT_LT((pair.narrow(0, 0, 1) - alone).abs().max().item<double>(), 1e-10) << norm;
+    EXPECT_LT((pair - pair_eval).abs().max().item<double>(), 1e-10) << norm;
+
+    net->to(torch::kFloat);
+    const auto with_grad = net->forward(batch).detach();
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::equal(net->forward(batch), with_grad)) << norm;
+    // Float against float64: the 1e-4 of InferenceFoldsBatchNorm..., with a margin of 10 for
+    // the division by each group's deviation.
+    EXPECT_LT((with_grad.to(torch::kDouble) - pair_eval).abs().max().item<double>(),
+              1e-3 * pair_eval.abs().max().item<double>())
+        << norm;
+  }
+}
+
 TEST(Loss, BceAndDiceByHand) {
   const auto logits = torch::tensor({0.0, 2.0, -1.0}, torch::kFloat64);
   const auto target = torch::tensor({1.0, 0.0, 0.0}, torch::kFloat64);
