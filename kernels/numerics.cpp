@@ -90,6 +90,11 @@ std::string allocator_now() {
   return why.empty() ? "system" : "system (caching unavailable: " + why + ")";
 }
 
+std::string onednn_now() {
+  if (!at::globalContext().userEnabledMkldnn()) return "off";
+  return at::hasMKLDNN() ? "on" : "off (not built)";
+}
+
 }  // namespace
 
 std::string NumericsReport::line() const {
@@ -128,6 +133,10 @@ std::atomic<Precision>& precision_flag() {
 
 }  // namespace
 
+void apply_onednn_policy() {
+  at::globalContext().setUserEnabledMkldnn(TORCH_VERSION_MAJOR < 2);
+}
+
 NumericsReport apply_numerics(const NumericsSettings& settings) {
   // Both checked before either is applied, so a refused setting changes nothing.
   const bool winograd = choose("model.conv_path", settings.conv_path, "winograd", "direct",
@@ -138,6 +147,7 @@ NumericsReport apply_numerics(const NumericsSettings& settings) {
   set_winograd_enabled(winograd);
   set_caching_cpu_allocator(caching);
   precision_flag().store(precision);
+  apply_onednn_policy();
   return current_numerics();
 }
 
@@ -151,6 +161,7 @@ NumericsReport current_numerics() {
       {"conv_path", conv_path_now()},
       {"cpu_allocator", allocator_now()},
       {"precision", precision_name(precision_flag().load())},
+      {"onednn", onednn_now()},
       {"cuda", cuda_description()},
   };
   return report;

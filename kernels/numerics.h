@@ -18,7 +18,7 @@ struct NumericsSettings {
 
 struct NumericsReport {
   // (key, value) in a fixed order: torch, blas, cpu, cpu_kernels, conv_path, cpu_allocator,
-  // precision, cuda.
+  // precision, onednn, cuda.
   std::vector<std::pair<std::string, std::string>> fields;
 
   // `key=value ...`, values with spaces in double quotes: one stable, parseable line.
@@ -36,5 +36,12 @@ NumericsReport apply_numerics(const NumericsSettings& settings);
 
 // What runs now, without changing anything.
 NumericsReport current_numerics();
+
+// LibTorch's oneDNN (mkldnn) CPU convolutions: on with LibTorch 1.x, off with 2.x. Debian 13's
+// LibTorch 2.6 (oneDNN 3.7) gives non-finite gradients in about half the runs of a small
+// UNet on an AMD EPYC with AVX-512, in plain PyTorch too, and never with oneDNN off
+// (docs/numerics.md); ATen's own convolution (im2col + BLAS) computes the same function.
+// Called by apply_numerics and by every other entry point that computes (inference).
+void apply_onednn_policy();
 
 }  // namespace dunet::kernels

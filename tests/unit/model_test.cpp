@@ -633,7 +633,14 @@ TEST(Numerics, ConvPathAndAllocatorFollowTheSettings) {
   }
   EXPECT_THROW(apply_numerics({"fast", "auto"}), ConfigError);
   EXPECT_THROW(apply_numerics({"auto", "pool"}), ConfigError);
-  apply_numerics({});
+  // oneDNN: on with LibTorch 1.x, off with 2.x (apply_onednn_policy), and reported so.
+  const NumericsReport applied = apply_numerics({});
+  EXPECT_EQ(at::globalContext().userEnabledMkldnn(), TORCH_VERSION_MAJOR < 2);
+  EXPECT_EQ(applied.get("onednn").rfind(TORCH_VERSION_MAJOR < 2 ? "o" : "off", 0), 0u)
+      << applied.line();
+  if (TORCH_VERSION_MAJOR < 2 && at::hasMKLDNN()) {
+    EXPECT_EQ(applied.get("onednn"), "on");
+  }
 }
 
 TEST(Numerics, ReportNamesEveryFactInAFixedParseableOrder) {
@@ -641,7 +648,7 @@ TEST(Numerics, ReportNamesEveryFactInAFixedParseableOrder) {
   std::vector<std::string> keys;
   for (const auto& field : report.fields) keys.push_back(field.first);
   EXPECT_EQ(keys, (std::vector<std::string>{"torch", "blas", "cpu", "cpu_kernels", "conv_path",
-                                            "cpu_allocator", "precision", "cuda"}));
+                                            "cpu_allocator", "precision", "onednn", "cuda"}));
   EXPECT_EQ(report.get("torch"), TORCH_VERSION);
   EXPECT_EQ(report.get("precision"), "fp32");
   EXPECT_EQ(report.get("cuda"), "none");  // these machines have no GPU
@@ -661,6 +668,7 @@ TEST(Numerics, ReportNamesEveryFactInAFixedParseableOrder) {
 // products (K u32 sum|w||x|, u32 = 2^-24) plus rounding the result to bfloat16 (2^-8 |y|).
 // Without autocast the same call is float32 and much closer to the float64 result.
 TEST(Precision, AutocastRunsConvolutionsInBfloat16AndRestoresTheState) {
+  apply_onednn_policy();  // as every dunet process computes
   try {
     check_precision_supported(Precision::kBf16, c10::DeviceType::CPU);
   } catch (const ConfigError& e) {
@@ -701,6 +709,7 @@ TEST(Precision, AutocastRunsConvolutionsInBfloat16AndRestoresTheState) {
 // of another device (a meta tensor stands in for CUDA here), type or precision. A UNet under
 // bf16 autocast then runs on LibTorch's operators alone and still gives float32-close logits.
 TEST(Precision, CpuFastPathsNeverTakeOtherDevicesTypesOrAutocast) {
+  apply_onednn_policy();  // as every dunet process computes
   const auto cpu = torch::ones({1, 4, 4, 4});
   EXPECT_EQ(cpu_fast_path_applies(cpu), kCpuKernelsBuilt);
   EXPECT_FALSE(cpu_fast_path_applies(torch::ones({1, 4, 4, 4}, torch::kDouble)));
