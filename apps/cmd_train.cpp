@@ -84,6 +84,7 @@ void run_train(const TrainArgs& args) {
   if (!args.val_dir.empty()) config.data.val = {shard_glob(config, "val")};
   spdlog::info("run={} output_dir={} config={} processes={} backend={}", config.run.name,
                config.run.output_dir, args.config.string(), comm.size(), comm.name());
+  spdlog::info("placement: {}", group.placement());
   spdlog::debug("resolved config:\n{}", config::to_toml(config));
 
   trainer::Trainer trainer(config::trainer_settings(config), comm);

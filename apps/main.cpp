@@ -5,16 +5,25 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <unistd.h>
 
 #include "apps/cli_suggestions.h"
 #include "apps/commands.h"
 #include "apps/exit_code.h"
 #include "core/error.h"
+#include "kernels/blas_core.h"
 #include "launcher/logging.h"
 #include "launcher/mpi_world.h"
 #include "launcher/process_group.h"
 
 int main(int argc, char** argv) {
+  // OpenBLAS chose its kernels when it loaded; where it fell back to the generic ones, start
+  // again once with the core that fits this CPU (kernels/blas_core.h).
+  if (const auto core = dunet::kernels::openblas_core_to_force()) {
+    setenv("OPENBLAS_CORETYPE", core->c_str(), 1);
+    setenv(dunet::kernels::kOpenblasCoreChosenByDunet, core->c_str(), 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: go on with the generic kernels
+  }
   CLI::App app{"dunet: UNet segmentation of microscope images, from PNG folders to masks", "dunet"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dunet 0.1.0");

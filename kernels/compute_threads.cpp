@@ -3,6 +3,9 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <cstdlib>
+
+#include "kernels/blas_core.h"
 #include "kernels/fast_paths.h"
 
 namespace dunet::kernels {
@@ -60,6 +63,9 @@ std::string blas_description() {
     if (get_config != nullptr && get_config() != nullptr) config = get_config();
     if (get_core != nullptr && get_core() != nullptr) config += std::string(" core=") + get_core();
     dlclose(library);
+  }
+  if (std::getenv(kOpenblasCoreChosenByDunet) != nullptr) {
+    config += " (core set by dunet: this OpenBLAS does not know the CPU)";
   }
   return config + " " + file;
 }

@@ -60,6 +60,15 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   DUNET_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
   DUNET_MPI_CHECK(MPI_Comm_size(local, &local_size_));
   MPI_Comm_free(&local);
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  DUNET_MPI_CHECK(MPI_Get_processor_name(name, &length));
+  std::vector<char> names(static_cast<size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
+  DUNET_MPI_CHECK(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(),
+                                MPI_MAX_PROCESSOR_NAME, MPI_CHAR, world_));
+  for (int rank = 0; rank < size_; ++rank) {
+    host_of_rank_.emplace_back(&names[static_cast<size_t>(rank) * MPI_MAX_PROCESSOR_NAME]);
+  }
 }
 
 MpiWorld::~MpiWorld() {

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace dunet::launcher {
 
@@ -24,6 +25,8 @@ class MpiWorld {
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
   MPI_Comm comm() const { return world_; }
+  // The host name (MPI_Get_processor_name) of every rank, gathered once at start.
+  const std::vector<std::string>& host_of_rank() const { return host_of_rank_; }
 
   // True when this process was started by an MPI launcher (mpirun, srun with PMIx, ...).
   static bool launched_by_mpi();
@@ -40,6 +43,7 @@ class MpiWorld {
   int local_rank_ = 0;
   int local_size_ = 1;
   int thread_level_ = MPI_THREAD_SINGLE;
+  std::vector<std::string> host_of_rank_;
 };
 
 // Throws CommError with the call, file:line, MPI's error string and the library version.

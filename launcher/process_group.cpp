@@ -1,12 +1,14 @@
 #include "launcher/process_group.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "launcher/collective_watchdog.h"
 #include "launcher/local_communicator.h"
 #include "launcher/mpi_communicator.h"
 #include "launcher/mpi_world.h"
+#include "launcher/placement.h"
 #ifdef DUNET_HAVE_NCCL
 #include "launcher/nccl_communicator.h"
 #endif
@@ -75,6 +77,13 @@ ProcessGroup::ProcessGroup(const DistConfig& config) {
     other_ = make_nccl(*mpi_, config);
     active_ = other_.get();
   }
+}
+
+std::string ProcessGroup::placement() const {
+  if (world_) return describe_placement(world_->host_of_rank());
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return describe_placement({name});
 }
 
 ProcessGroup::~ProcessGroup() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "launcher/communicator.h"
 #include "launcher/dist_config.h"
@@ -24,6 +25,8 @@ class ProcessGroup {
   ProcessGroup& operator=(const ProcessGroup&) = delete;
 
   Communicator& comm() { return *active_; }
+  // "2 nodes: node1 ranks 0-1, node2 ranks 2-3"; "1 node: <this host> rank 0" without MPI.
+  std::string placement() const;
 
  private:
   std::unique_ptr<MpiWorld> world_;
