@@ -16,7 +16,8 @@ BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
 # LibTorch CPU with OpenBLAS (the reference BLAS, libblas3, trains ~3x slower; it stays
 # installed for the test that runs with it), MPI, serial thread-safe HDF5, TOML++, spdlog,
 # CLI11, OpenCV, GoogleTest, the build tools, and SLURM with munge for `dunet submit` and its
-# tests (a local single-node cluster), clang with libFuzzer for the fuzz tests, and
+# tests (a local single-node cluster), iproute2 for the multi-node test cluster (network
+# namespaces), clang with libFuzzer for the fuzz tests, and
 # scikit-image for the test that checks `dunet eval` against an independent implementation.
 # The same names exist in Debian 12 and 13 (`clang` and `libclang-rt-dev` are each release's
 # default LLVM: 14 and 19).
@@ -28,6 +29,7 @@ PACKAGES=(
   libxxhash-dev
   libopencv-dev
   slurm-wlm munge
+  iproute2
   python3-skimage
   clang libclang-rt-dev
 )

@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
   if (const auto core = dunet::kernels::openblas_core_to_force()) {
     setenv("OPENBLAS_CORETYPE", core->c_str(), 1);
     setenv(dunet::kernels::kOpenblasCoreChosenByDunet, core->c_str(), 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: go on with the generic kernels
+    // By its real path, so that the process keeps its name (ps, pkill dunet).
+    std::error_code error;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) execv(self.c_str(), argv);  // returns only on failure: go on as we are
   }
   CLI::App app{"dunet: UNet segmentation of microscope images, from PNG folders to masks", "dunet"};
   app.require_subcommand(1);

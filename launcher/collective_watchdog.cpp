@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "launcher/mpi_world.h"
 
@@ -37,12 +38,37 @@ std::string where(const CollectiveStatus& status) {
 }  // namespace
 
 std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& operation,
-                           const std::vector<CollectiveStatus>& others) {
+                           const std::vector<CollectiveStatus>& others,
+                           const std::vector<std::string>& host_of_rank) {
   if (others.empty()) return "the other ranks could not be asked";
+  const auto host = [&](int rank) {
+    return rank < static_cast<int>(host_of_rank.size()) ? host_of_rank[static_cast<size_t>(rank)]
+                                                        : std::string();
+  };
+  // Silent ranks by host: where every rank of another host is silent, the host is the cause.
+  std::map<std::string, std::vector<int>> silent_on, ranks_on;
+  for (const CollectiveStatus& other : others) {
+    ranks_on[host(other.rank)].push_back(other.rank);
+    if (other.rank != my_rank && !other.answered) silent_on[host(other.rank)].push_back(other.rank);
+  }
   std::vector<std::string> holding, waiting;
+  for (const auto& [name, silent] : silent_on) {
+    if (name.empty() || name == host(my_rank) || silent.size() != ranks_on[name].size()) continue;
+    std::string ranks;
+    for (int rank : silent) ranks += (ranks.empty() ? "" : ", ") + std::to_string(rank);
+    holding.push_back(fmt::format(
+        "no rank on {} answered (rank(s) {}): that node is down, cannot be reached from {}, or "
+        "its processes were killed",
+        name, ranks, host(my_rank)));
+  }
   for (const CollectiveStatus& other : others) {
     if (other.rank == my_rank) continue;
     if (!other.answered) {
+      const std::string& name = host(other.rank);
+      if (!name.empty() && name != host(my_rank) &&
+          silent_on[name].size() == ranks_on[name].size()) {
+        continue;  // named with its node above
+      }
       holding.push_back(fmt::format(
           "rank {} did not answer (killed, or its process is hung as a whole)", other.rank));
     } else if (other.started < stuck_id) {
@@ -68,7 +94,10 @@ std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& op
 }
 
 CollectiveWatchdog::CollectiveWatchdog(const MpiWorld& world, double timeout_s)
-    : rank_(world.rank()), size_(world.size()), timeout_s_(timeout_s) {
+    : rank_(world.rank()),
+      size_(world.size()),
+      timeout_s_(timeout_s),
+      host_of_rank_(world.host_of_rank()) {
   DUNET_MPI_CHECK(MPI_Comm_dup(world.comm(), &roll_call_comm_));  // MPI_THREAD_MULTIPLE: always
   thread_ = std::thread([this] { watch(); });
 }
@@ -175,7 +204,7 @@ void CollectiveWatchdog::watch() {
     const std::string operation = oldest.operation;
     const char* limit = oldest.limit;
     const uint64_t stuck_id = id;
-    const std::string cause = describe_stall(rank_, stuck_id, operation, take_roll_call());
+    const std::string cause = describe_stall(rank_, stuck_id, operation, take_roll_call(), host_of_rank_);
     spdlog::error(
         "rank {}: {} (collective #{}, after {} completed) has not completed after {:.0f} s "
         "({}); {}; ending the job so that no process waits forever",

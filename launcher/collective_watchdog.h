@@ -31,9 +31,11 @@ struct CollectiveStatus {
 };
 
 // The sentence naming the ranks that hold up collective number `stuck_id` on `my_rank`:
-// those that never reached it, those in another operation, those that did not answer.
+// those that never reached it, those in another operation, those that did not answer. With
+// the host of every rank, a host whose ranks are all silent is named as the cause.
 std::string describe_stall(int my_rank, uint64_t stuck_id, const std::string& operation,
-                           const std::vector<CollectiveStatus>& others);
+                           const std::vector<CollectiveStatus>& others,
+                           const std::vector<std::string>& host_of_rank = {});
 
 class CollectiveWatchdog {
  public:
@@ -74,6 +76,7 @@ class CollectiveWatchdog {
   int rank_;
   int size_;
   double timeout_s_;
+  std::vector<std::string> host_of_rank_;  // for naming a silent node
   MPI_Comm roll_call_comm_ = MPI_COMM_NULL;
   std::mutex mutex_;
   std::condition_variable stop_;

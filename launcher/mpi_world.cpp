@@ -1,7 +1,9 @@
 #include "launcher/mpi_world.h"
 
 #include <cstdlib>
+#include <chrono>
 #include <initializer_list>
+#include <thread>
 
 #include "core/error.h"
 
@@ -81,6 +83,12 @@ void MpiWorld::abort(int code) {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
+  // MPI_Abort tells the launcher, which may be out of reach (a node's link cut): end this
+  // process a few seconds later whatever MPI_Abort does meanwhile.
+  std::thread([code] {
+    std::this_thread::sleep_for(std::chrono::seconds(kAbortGraceSeconds));
+    std::_Exit(code);
+  }).detach();
   if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);
 }

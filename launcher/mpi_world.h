@@ -33,8 +33,10 @@ class MpiWorld {
   // Rank and size as the launcher announced them (PMIX_RANK is right under mpirun and srun),
   // for log lines written before MPI is initialised; {0, 1} without a launcher.
   static std::pair<int, int> rank_from_launcher();
-  // Ends every rank of the job at once; for fatal errors, so that no rank waits forever.
+  // Ends every rank of the job at once; for fatal errors, so that no rank waits forever. This
+  // process ends within kAbortGraceSeconds even where MPI_Abort cannot reach the launcher.
   static void abort(int code);
+  static constexpr int kAbortGraceSeconds = 3;
 
  private:
   MPI_Comm world_ = MPI_COMM_NULL;

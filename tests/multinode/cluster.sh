@@ -11,13 +11,14 @@
 #   cluster.sh rsh DIR [OPTS] NODE WORDS...  the same, for mpirun's rsh agent (words joined
 #                                    and run by bash, as ssh runs a remote command)
 #   cluster.sh link DIR NODE up|down cut or restore a node's link
+#   cluster.sh pids DIR NODE         the processes running on NODE (its network namespace)
 #   cluster.sh down DIR              stop every process on the nodes, remove what up made
 # `up` writes DIR/hostfile (N slots per node left to the caller: see mpirun_on), DIR/hosts and
 # DIR/rsh (an agent for OpenMPI's plm_rsh_agent). Needs root, iproute2 and util-linux.
 set -euo pipefail
 
 die() { printf 'cluster.sh: %s\n' "$*" >&2; exit 1; }
-[ $# -ge 2 ] || die "usage: cluster.sh up|exec|rsh|link|down DIR ..."
+[ $# -ge 2 ] || die "usage: cluster.sh up|exec|rsh|link|pids|down DIR ..."
 ACTION=$1
 DIR=$(realpath -m "$2")
 shift 2
@@ -39,9 +40,11 @@ start_holder() {
   local node=$1 home=$DIR/nodes/$1
   mkdir -p "$home/tmp" "$home/run" "$home/log"
   chmod 1777 "$home/tmp"
-  ip netns exec "$(node_ns "$node")" unshare --uts --mount --propagation private -- \
+  # nsenter rather than `ip netns exec`, which would mount a sysfs of the node's network over
+  # /sys and hide /sys/fs/cgroup, which slurmd needs.
+  nsenter --net="/run/netns/$(node_ns "$node")" unshare --uts --mount --propagation private -- \
     bash -c 'set -e
-      hostname "$1"
+      echo "$1" > /proc/sys/kernel/hostname
       mount --bind "$2/hosts" /etc/hosts
       mount --bind "$3/tmp" /tmp
       mount --bind "$3/run" /run
@@ -146,6 +149,8 @@ case "$ACTION" in
   exec) [ $# -ge 2 ] || die "usage: cluster.sh exec DIR NODE CMD..."; cluster_exec "$@" ;;
   rsh) cluster_rsh "$@" ;;
   link) cluster_link "$@" ;;
+  pids) [ $# -eq 1 ] || die "usage: cluster.sh pids DIR NODE"; holder_pid "$1" > /dev/null
+    ip netns pids "$(node_ns "$1")" ;;
   down) cluster_down ;;
-  *) die "unknown action '$ACTION' (up, exec, rsh, link, down)" ;;
+  *) die "unknown action '$ACTION' (up, exec, rsh, link, pids, down)" ;;
 esac

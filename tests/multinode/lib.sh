@@ -34,3 +34,96 @@ cluster_up() {
 
 # on_node NODE CMD...: runs CMD on NODE, in the current folder.
 on_node() { "$CLUSTER_SH" exec "$CLUSTER" "$@"; }
+
+# slurm_up N: SLURM on the test cluster: munged on every node (one shared key, each node's own
+# socket under its private /run), slurmctld on node1, a slurmd per node, a private
+# configuration in $CLUSTER/slurm (nothing under /etc). Clients run on node1 with
+# SLURM_CONF (exported); slurm_logs prints the daemons' logs for failures.
+slurm_up() {
+  local count=$1 k major
+  SLURM_DIR=$CLUSTER/slurm
+  mkdir -p "$SLURM_DIR/state" "$SLURM_DIR/log"
+  install -m 0700 -d "$SLURM_DIR/munge"
+  mungekey --create --keyfile="$SLURM_DIR/munge/munge.key"
+  chmod 0400 "$SLURM_DIR/munge/munge.key"
+  cat > "$SLURM_DIR/slurm.conf" <<CONF
+ClusterName=dunetnodes
+SlurmctldHost=node1(10.97.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+SlurmctldPort=6817
+SlurmdPort=6818
+StateSaveLocation=$SLURM_DIR/state
+SlurmdSpoolDir=/run/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=$SLURM_DIR/log/slurmctld.log
+SlurmdLogFile=$SLURM_DIR/log/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+MpiDefault=pmix
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+ReturnToService=2
+MinJobAge=300
+KillWait=10
+InactiveLimit=0
+SlurmdTimeout=${SLURMD_TIMEOUT_S:-300}
+NodeName=node[1-$count] NodeAddr=10.97.0.[1-$count] CPUs=2 RealMemory=2000 State=UNKNOWN
+PartitionName=debug Nodes=node[1-$count] Default=YES MaxTime=INFINITE State=UP
+CONF
+  major=$(slurmd -V | awk '{split($2, v, "."); print v[1]}')
+  if [ "${major:-0}" -ge 23 ]; then echo "CgroupPlugin=disabled" > "$SLURM_DIR/cgroup.conf"; fi
+  export SLURM_CONF=$SLURM_DIR/slurm.conf
+  for k in $(seq "$count"); do
+    on_node "node$k" bash -c 'set -e; install -d -m 0755 /run/munge /run/slurmd
+      munged --force --key-file="$1/munge.key" --log-file="$1/munged-$2.log" \
+        --pid-file=/run/munge/munged.pid --seed-file=/run/munge/munged.seed' _ \
+      "$SLURM_DIR/munge" "node$k"
+  done
+  on_node node1 slurmctld -f "$SLURM_CONF"
+  for k in $(seq "$count"); do on_node "node$k" slurmd -f "$SLURM_CONF" -N "node$k"; done
+  local idle=""
+  for _ in $(seq 300); do
+    idle=$(on_node node1 sinfo -h -N -o '%N %t' 2>/dev/null | awk '$2 == "idle"' | wc -l)
+    [ "$idle" = "$count" ] && { echo "slurm: $count nodes idle"; return 0; }
+    sleep 0.2
+  done
+  slurm_logs
+  fail "slurm: $idle of $count nodes idle: $(on_node node1 sinfo -N 2>&1)"
+}
+slurm_logs() { tail -n 15 "$SLURM_DIR"/log/*.log "$SLURM_DIR"/munge/*.log >&2 2>/dev/null || true; }
+
+# SLURM queries from node1.
+job_state() {
+  on_node node1 scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2
+}
+wait_done() {  # wait_done JOB TIMEOUT_S -> prints the final state
+  local end=$(( $(date +%s) + $2 )) st
+  while :; do
+    st=$(job_state "$1")
+    case "$st" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
+    [ "$(date +%s)" -lt "$end" ] || { st=WAIT_TIMEOUT; break; }
+    sleep 0.5
+  done
+  echo "$st"
+}
+
+# node_ranks NODE PATTERN [NAME]: pids of the processes on NODE whose command line has PATTERN
+# (and whose executable is NAME, dunet by default).
+node_ranks() {
+  local pid
+  for pid in $("$CLUSTER_SH" pids "$CLUSTER" "$1"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${3:-dunet}" ] || continue
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" && echo "$pid"
+  done
+  return 0
+}

@@ -44,3 +44,27 @@ TEST(DescribeStall, SaysSoWhenEveryRankIsWaitingOrNobodyCanBeAsked) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DescribeStall, NamesANodeWhoseRanksAreAllSilent) {
+  const std::vector<CollectiveStatus> others = {
+      waiting_in(0, 9, 9, "all_reduce"),
+      waiting_in(1, 9, 9, "all_reduce"),
+      {2, false, 0, 0, 0.0, ""},
+      {3, false, 0, 0, 0.0, ""},
+  };
+  const std::vector<std::string> hosts = {"node1", "node1", "node2", "node2"};
+  EXPECT_EQ(describe_stall(0, 9, "all_reduce", others, hosts),
+            "missing: no rank on node2 answered (rank(s) 2, 3): that node is down, cannot be "
+            "reached from node1, or its processes were killed; also waiting in all_reduce: "
+            "rank(s) 1");
+  // One silent rank of a node whose other rank answers is a process, not a node.
+  std::vector<CollectiveStatus> one_silent = others;
+  one_silent[3] = waiting_in(3, 9, 9, "all_reduce");
+  EXPECT_EQ(describe_stall(0, 9, "all_reduce", one_silent, hosts),
+            "missing: rank 2 did not answer (killed, or its process is hung as a whole); also "
+            "waiting in all_reduce: rank(s) 1, 3");
+}
+
+}  // namespace

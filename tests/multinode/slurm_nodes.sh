@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SLURM across nodes: slurmctld and one slurmd per node of a 2-node test cluster, with a
+# private configuration. `dunet submit --nodes 2` runs the demo config as a 2-node job
+# (srun --mpi=pmix, one rank per node); a run warned with USR1 checkpoints, requeues itself,
+# resumes and ends with the same weights as the uninterrupted 2-node run.
+# Usage: slurm_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR (outside /tmp: the nodes share it)
+source "$(dirname "$0")/lib.sh"
+DEMO_CONFIG=$(realpath "$(dirname "$0")/../../configs/demo.toml")
+multinode_setup "$@"
+cluster_up 2
+slurm_up 2
+submit() { on_node node1 "$DUNET" submit "$@" | awk '/^job /{print $2}'; }
+
+"$DUNET" synth --out png --count 40 --size 64x64 --seed 6 > /dev/null
+"$DUNET" prepare --input png --out shards --shards 2 --val-fraction 0.2 > /dev/null
+mkdir -p demo && ln -s ../shards demo/prepared  # where configs/demo.toml looks for its shards
+
+# 1. The demo config as a 2-node job.
+job=$(submit "$DEMO_CONFIG" --nodes 2 --set 'run.output_dir="runs/demo"' --set train.epochs=2 \
+      --set train.threads=1)
+[ -n "$job" ] || { slurm_logs; fail "sbatch gave no job id"; }
+state=$(wait_done "$job" 600)
+log=runs/demo/slurm-$job.out
+[ "$state" = COMPLETED ] || { slurm_logs; fail "job $job ended $state: $(tail -20 "$log")"; }
+grep -q "placement: 2 nodes: node1 rank 0, node2 rank 1" runs/demo/train.log ||
+  fail "not one rank per node: $(grep -h placement runs/demo/train.log "$log")"
+grep -q "val_iou=" "$log" || fail "no validation IoU in the job log"
+echo "ok: demo job $job ran on 2 nodes, $(grep -o 'val_iou=[0-9.]*' "$log" | tail -1)"
+
+cat > base.toml <<'TOML'
+[run]
+name = "nodes"
+[data]
+train = ["shards/train-*.h5"]
+val = ["shards/val-*.h5"]
+patch_size = 64
+[model]
+base_channels = 8
+depth = 3
+norm = "sync_batch"
+[train]
+epochs = 8
+batch_size = 2
+threads = 1
+log_every_steps = 1
+[slurm]
+nodes = 2
+time = "00:20:00"
+TOML
+digest() { "$DUNET" checkpoint inspect "$(ls runs/"$1"/checkpoints/step-*.pt | sort | tail -1)" |
+  awk '/weights_xxh3_64/ {print $2}'; }
+
+# 2. The uninterrupted 2-node run.
+job=$(submit base.toml --set 'run.output_dir="runs/full"')
+state=$(wait_done "$job" 600)
+[ "$state" = COMPLETED ] || { slurm_logs; fail "job $job ended $state: $(tail -20 runs/full/slurm-$job.out)"; }
+full_steps=$(json_field runs/full/metrics.jsonl global_step)
+echo "ok: 2-node job $job completed, $full_steps steps"
+
+# 3. The same run warned with USR1 (as before its time limit) once under way.
+job=$(submit base.toml --set 'run.output_dir="runs/pre"')
+log=runs/pre/slurm-$job.out
+for _ in $(seq 600); do grep -q "global_step=12 " "$log" 2>/dev/null && break; sleep 0.1; done
+grep -q "global_step=12 " "$log" || fail "job $job did not start training: $(cat "$log")"
+on_node node1 scancel --signal=USR1 --batch "$job"
+for _ in $(seq 600); do [ "$(job_state "$job")" = PENDING ] && break; sleep 0.1; done
+[ "$(job_state "$job")" = PENDING ] || fail "job $job was not requeued: $(tail -20 "$log")"
+# A requeued job is held for ~2 minutes (Reason=BeginTime): start it now, once the old step's
+# PMIx sockets are gone from both nodes.
+for node in node1 node2; do
+  for _ in $(seq 100); do
+    on_node "$node" bash -c "ls /run/slurmd/stepd.slurm.pmix.$job.* >/dev/null 2>&1" || break
+    sleep 0.1
+  done
+done
+sleep 1
+on_node node1 scontrol update JobId="$job" StartTime=now
+state=$(wait_done "$job" 600)
+[ "$state" = COMPLETED ] || { slurm_logs; fail "requeued job $job ended $state: $(tail -20 "$log")"; }
+grep -q "stopped by signal 10" "$log" || fail "the ranks did not stop on USR1"
+grep -q "requeueing $job" "$log" || fail "the job did not requeue itself"
+grep -q "resumed from" "$log" || fail "the requeued job did not resume"
+[ "$(json_field runs/pre/metrics.jsonl global_step)" = "$full_steps" ] ||
+  fail "interrupted job made $(json_field runs/pre/metrics.jsonl global_step) steps, uninterrupted $full_steps"
+[ "$(digest pre)" = "$(digest full)" ] ||
+  fail "interrupted and resumed: weights $(digest pre), uninterrupted $(digest full)"
+echo "ok: job $job checkpointed on USR1, requeued, resumed on 2 nodes: same $full_steps steps and weights ($(digest full))"
+echo "multinode slurm: all checks passed"
