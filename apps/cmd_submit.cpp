@@ -2,13 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <optional>
 
 #include "apps/commands.h"
 #include "config/loader.h"
 #include "config/writer.h"
+#include "core/durable_write.h"
 #include "core/error.h"
 #include "launcher/job_script.h"
 
@@ -55,9 +55,10 @@ void run_submit(const SubmitArgs& args) {
     return;
   }
   fs::create_directories(files.script.parent_path());
-  std::ofstream(files.config) << config::to_toml(config);
-  std::ofstream(files.script) << script;
+  write_file_durably(files.config, config::to_toml(config));
+  write_file_durably(files.script, script);
   fs::permissions(files.script, fs::perms::owner_exec, fs::perm_options::add);
+  fs::remove(files.lost_counter);  // a new submission gets all its requeues for lost nodes
   const std::string job = launcher::submit_job(files.script);
   std::string log = files.log.string();
   log.replace(log.find("%j"), 2, job);

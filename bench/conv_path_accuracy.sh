@@ -3,8 +3,8 @@
 # set (split seed 0) with model.conv_path = winograd and = direct, one process with two
 # threads, and the validation IoU/Dice of each epoch side by side. The two runs round
 # differently from the first step on, so they drift apart like two seeds would; the check is
-# that the Winograd path trains as well: the mean validation IoU of the last three epochs of
-# the two runs within 0.05 (docs/benchmarks.md; single epochs swing by more, see there).
+# that the Winograd path trains as well: the mean validation IoU of the last three epochs, over
+# several seeds (run it once per seed), within 0.05 of the other path (docs/benchmarks.md).
 # --config picks the recipe: configs/dsb2018-seed.toml (the seed's, as measured in
 # docs/benchmarks.md) by default, configs/dsb2018.toml for the recipe of docs/accuracy.md.
 #   bench/conv_path_accuracy.sh [--epochs N] [--base B] [--patch P] [--seed S] [--config C]

@@ -1,106 +1,152 @@
 #!/usr/bin/env python3
 """Cost model of one data-parallel training step of dunet's UNet on N GPUs (docs/scaling.md).
 
+The all-reduce is read off bandwidth-versus-message-size curves, not flat peaks: NCCL's bus
+bandwidth at 1 MiB is a fraction of its bandwidth at 32 MiB, and dunet's gradient buckets are
+1 MiB (the first) and 25 MiB. Each fabric's curve is busbw(S) = S / (alpha + S / peak), with
+alpha and peak fitted to two published points of NCCL's all_reduce_perf (or an assumption,
+marked as such). A bucket of S bytes on N GPUs takes 2(N-1)/N x S / busbw(S), plus, beyond the
+GPU count the curve was published for, 2 hop latencies per doubling (tree depth).
+
 step(N) = compute + exposed communication
 compute = batch x GFLOP per image / achieved TFLOP/s per GPU
-allreduce(N) = 2(N-1)/N x gradient bytes / bus bandwidth          (ring, bandwidth term)
-             + buckets x 2 ceil(log2 N) x hop latency             (tree, latency term)
-exposed = max(last bucket's all-reduce, allreduce(N) - hidden x backward)
+exposed = max(last bucket's all-reduce, all buckets - hideable share of backward)
 efficiency(N) = compute / step(N)
 
-Every input is a named constant below: published hardware figures and assumptions are marked
-as such; nothing here is a GPU measurement. Prints the markdown tables of docs/scaling.md.
-Usage: python3 bench/scaling_model.py
+Every input is a named constant below; nothing here is a GPU measurement.
+Usage: python3 bench/scaling_model.py   (prints the tables of docs/scaling.md)
 """
 import math
 
+MIB = 2**20
 GFLOP_PER_IMAGE = 289.0      # base 64, 256x256, forward + backward (bench/reference --flops)
 PARAMETERS = 31_043_521      # base 64 (tests/unit/model_test.cpp)
 BUCKET_MB = 25.0             # [dist] bucket_mb default; the first bucket is 1 MiB
 BACKWARD_SHARE = 2.0 / 3.0   # backward is ~2/3 of a step's convolution arithmetic
 HIDEABLE = 0.9               # share of backward after the first bucket is ready (bucket order)
-
-# Achieved (not peak) rate per GPU: assumptions, A100-class. Published peaks: 19.5 TFLOP/s FP32,
-# 156 TF32, 312 BF16 dense. A well-fed cuDNN UNet reaches a fraction of them.
-COMPUTE = {"TF32, 40 TFLOP/s achieved": 40.0, "AMP (BF16), 120 TFLOP/s achieved": 120.0}
-
-# NCCL bus bandwidth (GB/s) and per-hop latency (s): published NVLink/IB figures, rounded down.
-NETWORKS = {
-    "8 GPUs per node on NVLink, 8x200 Gb/s IB per node": {"intra": 230.0, "inter": 90.0, "hop": 8e-6},
-    "8 GPUs per node on NVLink, 1x100 Gb/s per node": {"intra": 230.0, "inter": 10.0, "hop": 10e-6},
-}
 GPUS_PER_NODE = 8
 
-
-def allreduce_s(n, grad_bytes, buckets, net):
-    if n == 1:
-        return 0.0
-    busbw = net["intra"] if n <= GPUS_PER_NODE else net["inter"]
-    bandwidth = 2 * (n - 1) / n * grad_bytes / (busbw * 1e9)
-    latency = buckets * 2 * math.ceil(math.log2(n)) * net["hop"]
-    return bandwidth + latency
+# Achieved (not peak) rate per GPU: assumptions, A100/H100-class. Published dense peaks: A100
+# 156 TF32 / 312 BF16, H100 SXM 495 / 989. A well-fed cuDNN UNet reaches a fraction of them.
+COMPUTE = {"TF32, 40 TFLOP/s achieved": 40.0, "AMP (BF16), 120 TFLOP/s achieved": 120.0}
 
 
-def step(n, batch, tflops, net, grad_bytes_per_param=4, hidden=HIDEABLE):
-    grad_bytes = PARAMETERS * grad_bytes_per_param
-    buckets = 1 + math.ceil((grad_bytes - 2**20) / (BUCKET_MB * 2**20))
+class Curve:
+    """busbw(S) = S / (alpha + S / peak) through two (bytes, GB/s) points, for `gpus` GPUs."""
+
+    def __init__(self, small, large, gpus, hop_s):
+        (s1, b1), (s2, b2) = small, large
+        t1, t2 = s1 / (b1 * 1e9), s2 / (b2 * 1e9)
+        self.peak = (s2 - s1) / (t2 - t1)  # bytes/s
+        self.alpha = t1 - s1 / self.peak   # s
+        self.gpus, self.hop_s = gpus, hop_s
+
+    def busbw(self, size):  # GB/s
+        return size / (self.alpha + size / self.peak) / 1e9
+
+    def seconds(self, size, n):
+        extra_depth = max(0, math.ceil(math.log2(n / self.gpus))) if n > self.gpus else 0
+        return 2 * (n - 1) / n * size / (self.busbw(size) * 1e9) + 2 * extra_depth * self.hop_s
+
+
+# Published points (NCCL all_reduce_perf, bus bandwidth), rounded; the fits' second point for
+# the networks is an assumption where only the 1 MiB figure is published.
+NVLINK_LOW = Curve((1 * MIB, 40.0), (24 * MIB, 220.0), 8, 8e-6)    # 8x H200: 40 at 1 MiB ...
+NVLINK_HIGH = Curve((1 * MIB, 75.0), (24 * MIB, 300.0), 8, 8e-6)   # ... 75; 220-300 at 16-32 MiB
+IB_8X400 = Curve((1 * MIB, 10.0), (256 * MIB, 180.0), 16, 10e-6)   # 2x8 H100: 10 at 1 MiB;
+#                                                                     180 at 256 MiB assumed
+ETH_1X100 = Curve((1 * MIB, 5.0), (256 * MIB, 10.0), 16, 15e-6)    # assumed: one 100 Gb/s NIC
+# (inside the node, across nodes, network adapters per node)
+FABRICS = {
+    "NVLink in the node; 8x400 Gb/s IB per node": (NVLINK_LOW, IB_8X400, 8),
+    "NVLink in the node; 1x100 Gb/s Ethernet per node": (NVLINK_LOW, ETH_1X100, 1),
+}
+
+
+def buckets(grad_bytes, bucket_mb=BUCKET_MB):
+    sizes, left = [min(MIB, grad_bytes)], grad_bytes - min(MIB, grad_bytes)
+    while left > 0:
+        sizes.append(min(bucket_mb * MIB, left))
+        left -= sizes[-1]
+    return sizes
+
+
+def step(n, batch, tflops, fabric, grad_bytes_per_param=4, hidden=HIDEABLE, bucket_mb=BUCKET_MB,
+         hierarchical=False):
+    intra, inter, nics = fabric
+    sizes = buckets(PARAMETERS * grad_bytes_per_param, bucket_mb)
     compute = batch * GFLOP_PER_IMAGE / (tflops * 1e3)
-    total = allreduce_s(n, grad_bytes, buckets, net)
-    last_bucket = total / buckets
-    exposed = max(last_bucket, total - hidden * BACKWARD_SHARE * compute) if n > 1 else 0.0
+    if n == 1:
+        return compute, 0.0, 0.0, 1.0
+
+    def bucket_s(size):
+        if n <= GPUS_PER_NODE:
+            return intra.seconds(size, n)
+        if hierarchical:
+            # Reduce-scatter and all-gather on NVLink; across nodes, an all-reduce among the
+            # nodes of each adapter's share of the bytes: 1/8 with one adapter per GPU, all of
+            # them through a node's single adapter (then only the latency term shrinks).
+            nodes = n // GPUS_PER_NODE
+            return intra.seconds(size, GPUS_PER_NODE) + inter.seconds(size / nics, nodes)
+        return inter.seconds(size, n)
+
+    times = [bucket_s(size) for size in sizes]
+    total = sum(times)
+    exposed = max(times[-1], total - hidden * BACKWARD_SHARE * compute)
     return compute, total, exposed, compute / (compute + exposed)
 
 
-def table(batch, grad_bytes_per_param=4, hidden=HIDEABLE):
-    rows = ["| compute | network | N | compute ms | all-reduce ms | exposed ms | efficiency |",
+def curve_table():
+    rows = ["| fabric | alpha us | peak GB/s | busbw 1 MiB | busbw 25 MiB | busbw 128 MiB |",
+            "|---|---|---|---|---|---|"]
+    for name, curve in [("NVLink, 8 GPUs, low (40 / 220)", NVLINK_LOW),
+                        ("NVLink, 8 GPUs, high (75 / 300)", NVLINK_HIGH),
+                        ("8x400 Gb/s IB, 2x8 GPUs", IB_8X400),
+                        ("1x100 Gb/s Ethernet, 2x8 GPUs (assumed)", ETH_1X100)]:
+        rows.append(f"| {name} | {1e6 * curve.alpha:.1f} | {curve.peak / 1e9:.0f} | "
+                    f"{curve.busbw(MIB):.0f} | {curve.busbw(25 * MIB):.0f} | "
+                    f"{curve.busbw(128 * MIB):.0f} |")
+    return "\n".join(rows)
+
+
+def table(batch, grad_bytes_per_param=4):
+    rows = ["| compute | fabric | N | compute ms | all-reduce ms | exposed ms | efficiency |",
             "|---|---|---|---|---|---|---|"]
     for cname, tflops in COMPUTE.items():
-        for nname, net in NETWORKS.items():
+        for fname, fabric in FABRICS.items():
             for n in (8, 64, 512):
-                c, a, e, eff = step(n, batch, tflops, net, grad_bytes_per_param, hidden)
-                rows.append(f"| {cname} | {nname} | {n} | {1e3 * c:.1f} | {1e3 * a:.1f} | "
+                c, a, e, eff = step(n, batch, tflops, fabric, grad_bytes_per_param)
+                rows.append(f"| {cname} | {fname} | {n} | {1e3 * c:.1f} | {1e3 * a:.1f} | "
                             f"{1e3 * e:.1f} | **{100 * eff:.0f} %** |")
     return "\n".join(rows)
 
 
-def what_it_takes(n=64):
-    """Options for the hardest case at N = 64: AMP compute on the lean network."""
-    net = NETWORKS["8 GPUs per node on NVLink, 1x100 Gb/s per node"]
+def what_lifts_it(n=512):
+    """Options for the hardest case: AMP compute on the Ethernet fabric."""
+    fabric = FABRICS["NVLink in the node; 1x100 Gb/s Ethernet per node"]
     tflops = COMPUTE["AMP (BF16), 120 TFLOP/s achieved"]
-    rows = ["| option | compute ms | all-reduce ms | exposed ms | efficiency |",
-            "|---|---|---|---|---|"]
-    for name, batch, grad_bytes, hidden in [
-            ("as modelled above: batch 8, FP32 gradients", 8, 4, HIDEABLE),
-            ("no overlap at all (all-reduce after backward)", 8, 4, 0.0),
-            ("BF16 gradients (compressed all-reduce)", 8, 2, HIDEABLE),
-            ("batch 16 per GPU, FP32 gradients", 16, 4, HIDEABLE),
-            ("batch 16 per GPU, BF16 gradients", 16, 2, HIDEABLE)]:
-        c, a, e, eff = step(n, batch, tflops, net, grad_bytes, hidden)
-        rows.append(f"| {name} | {1e3 * c:.1f} | {1e3 * a:.1f} | {1e3 * e:.1f} | **{100 * eff:.0f} %** |")
+    rows = ["| option | all-reduce ms | exposed ms | efficiency |", "|---|---|---|---|"]
+    for name, kwargs in [
+            ("as modelled: batch 8, FP32 gradients, 25 MiB buckets", {}),
+            ("no overlap (all-reduce after backward)", {"hidden": 0.0}),
+            ("bigger buckets: 100 MiB", {"bucket_mb": 100.0}),
+            ("hierarchical all-reduce (in the node on NVLink, then across nodes)",
+             {"hierarchical": True}),
+            ("compressed gradients: BF16", {"grad_bytes_per_param": 2}),
+            ("hierarchical + BF16", {"hierarchical": True, "grad_bytes_per_param": 2}),
+            ("batch 16 per GPU", {"batch": 16})]:
+        batch = kwargs.pop("batch", 8)
+        _, a, e, eff = step(n, batch, tflops, fabric, **kwargs)
+        rows.append(f"| {name} | {1e3 * a:.1f} | {1e3 * e:.1f} | **{100 * eff:.0f} %** |")
     return "\n".join(rows)
 
 
-def calibration():
-    """This machine, 2 processes, MPI over shared memory (docs/benchmarks.md)."""
-    base16_params, base16_step_s = 1_944_049, 4 / (17.79 / 2)  # 2x1: 17.8 images/s in all
-    net = {"intra": 3.4, "inter": 3.4, "hop": 10e-6}  # busbw measured at 8 MB (bench allreduce)
-    grad = base16_params * 4
-    predicted_ar = allreduce_s(2, grad, 1, net)
-    exposed = (1 - 0.661) * predicted_ar  # 66.1 % hidden, measured by bench/scaling.sh
-    return (f"| base 16, 128x128, batch 4, 2 processes | {1e3 * predicted_ar:.2f} ms "
-            f"(measured 2.48 ms bucketed at 8 MiB) | {1e3 * exposed:.2f} ms of a "
-            f"{1e3 * base16_step_s:.0f} ms step | {100 * base16_step_s / (base16_step_s + exposed):.1f} % "
-            f"|")
-
-
 if __name__ == "__main__":
-    print("### Batch 8 per GPU, FP32 gradients, 90 % of backward usable for overlap\n")
+    print("### The curves\n")
+    print(curve_table())
+    print("\n### Batch 8 per GPU, FP32 gradients, 90 % of backward usable for overlap\n")
     print(table(batch=8))
     print("\n### Batch 8 per GPU, BF16 gradients (half the bytes)\n")
     print(table(batch=8, grad_bytes_per_param=2))
-    print("\n### What it takes at 64 GPUs (AMP compute, 1x100 Gb/s per node)\n")
-    print(what_it_takes())
-    print("\n### Calibration on this machine\n")
-    print("| setting | predicted all-reduce | predicted exposed | predicted efficiency |")
-    print("|---|---|---|---|")
-    print(calibration())
+    print("\n### What lifts it at 512 GPUs (AMP compute, 1x100 Gb/s Ethernet per node)\n")
+    print(what_lifts_it())

@@ -178,6 +178,11 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
 
   v.section("slurm", "SLURM job of `dunet submit` (values are validated and shell-quoted)");
   v.field({"slurm", "nodes", "nodes", 1, 100000}, c.slurm.nodes);
+  v.field({"slurm", "restart_nodes",
+           "nodes the job restarts on after losing a node (0 = `nodes` again, which waits for "
+           "the lost node's replacement)",
+           0, 100000},
+          c.slurm.restart_nodes);
   v.field({"slurm", "gpus_per_node", "GPUs per node; 0 = CPU job", 0, 64}, c.slurm.gpus_per_node);
   v.field({"slurm", "tasks_per_node", "processes per node; 0 = one per GPU (1 on CPU)", 0, 1024},
           c.slurm.tasks_per_node);
@@ -194,6 +199,9 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
            86400},
           c.slurm.signal_margin_s);
   v.field({"slurm", "requeue", "requeue the job after a checkpoint-and-stop"}, c.slurm.requeue);
+  v.field({"slurm", "lost_node_requeues",
+           "requeues after a collective timed out (a rank or node lost), at most", 0, 1000},
+          c.slurm.lost_node_requeues);
 }
 
 std::vector<std::pair<std::string, std::string>> cross_field_problems(const RunConfig& c) {

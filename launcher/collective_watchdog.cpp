@@ -210,7 +210,7 @@ void CollectiveWatchdog::watch() {
         "({}); {}; ending the job so that no process waits forever",
         rank_, operation, stuck_id, completed_, waited, limit, cause);
     spdlog::default_logger()->flush();
-    MpiWorld::abort(4);
+    MpiWorld::abort(kExitCollectiveTimedOut);
   }
 }
 

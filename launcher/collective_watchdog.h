@@ -18,6 +18,10 @@
 
 namespace dunet::launcher {
 
+// The exit status of a process whose collective outlived dist.timeout_s: a rank or a node was
+// lost, or a link cut. The SLURM job script requeues on it (slurm.lost_node_requeues).
+inline constexpr int kExitCollectiveTimedOut = 4;
+
 class MpiWorld;
 
 // What one rank's watchdog reports about itself when asked.

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "launcher/collective_watchdog.h"
 #include "launcher/slurm_template.h"
 
 namespace dunet::launcher {
@@ -51,6 +52,8 @@ void validate_slurm(const SlurmConfig& s) {
     check(line.find_first_of("\n\r") == std::string::npos && line.find('\0') == std::string::npos,
           "setup", line, "one shell command per entry, without line breaks");
   }
+  check(s.restart_nodes <= s.nodes, "restart_nodes", std::to_string(s.restart_nodes),
+        "at most slurm.nodes (" + std::to_string(s.nodes) + "), or 0 for that many");
   const int64_t tasks =
       s.tasks_per_node > 0 ? s.tasks_per_node : std::max<int64_t>(1, s.gpus_per_node);
   check(s.gpus_per_node == 0 || tasks == s.gpus_per_node, "tasks_per_node",
@@ -60,7 +63,7 @@ void validate_slurm(const SlurmConfig& s) {
 JobFiles job_files(const std::string& run_name, const fs::path& output_dir) {
   const fs::path out = fs::absolute(output_dir);
   return {out / "slurm" / (run_name + ".sbatch"), out / "slurm" / (run_name + ".toml"),
-          out / "slurm-%j.out"};
+          out / "slurm-%j.out", out / "slurm" / (run_name + ".lost-node-requeues")};
 }
 
 std::string render_job_script(const SlurmConfig& s, const std::string& run_name,
@@ -75,6 +78,8 @@ std::string render_job_script(const SlurmConfig& s, const std::string& run_name,
   if (!s.account.empty()) add("--account=" + s.account);
   if (!s.qos.empty()) add("--qos=" + s.qos);
   if (s.requeue) add("--requeue");
+  // A lost node must not end the job: its script requeues it on slurm.restart_nodes nodes.
+  if (s.requeue && s.lost_node_requeues > 0) add("--no-kill");
   for (const auto& line : s.extra_sbatch) add(line);
   std::string setup;
   for (const auto& line : s.setup) setup += line + "\n";
@@ -85,6 +90,8 @@ std::string render_job_script(const SlurmConfig& s, const std::string& run_name,
   std::string script(kSlurmTemplate);
   replace_all(script, "JOB_NAME", std::regex_match(run_name, kName) ? run_name : "dunet");
   replace_all(script, "NODES", std::to_string(s.nodes));
+  const int64_t restart_nodes = s.restart_nodes > 0 ? s.restart_nodes : s.nodes;
+  replace_all(script, "RESTART_NODES", std::to_string(restart_nodes));
   replace_all(script, "TASKS_PER_NODE", std::to_string(tasks));
   replace_all(script, "CPUS_PER_TASK", std::to_string(s.cpus_per_task));
   replace_all(script, "TIME", s.time);
@@ -103,6 +110,9 @@ std::string render_job_script(const SlurmConfig& s, const std::string& run_name,
   replace_all(script, "DUNET", shell_quote(dunet));
   replace_all(script, "CONFIG", shell_quote(files.config.string()));
   replace_all(script, "REQUEUE", s.requeue ? "1" : "0");
+  replace_all(script, "COLLECTIVE_TIMED_OUT", std::to_string(kExitCollectiveTimedOut));
+  replace_all(script, "LOST_NODE_REQUEUES", std::to_string(s.lost_node_requeues));
+  replace_all(script, "LOST_COUNTER", shell_quote(files.lost_counter.string()));
   return script;
 }
 

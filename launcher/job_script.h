@@ -19,6 +19,7 @@ struct JobFiles {
   std::filesystem::path script;  // <output_dir>/slurm/<run>.sbatch
   std::filesystem::path config;  // <output_dir>/slurm/<run>.toml, the resolved config it trains
   std::filesystem::path log;     // <output_dir>/slurm-<jobid>.out
+  std::filesystem::path lost_counter;  // <output_dir>/slurm/<run>.lost-node-requeues
 };
 
 // The script text of the job `run_name` asked for by `slurm`, training with `dunet` (an

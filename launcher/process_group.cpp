@@ -32,7 +32,7 @@ std::unique_ptr<Communicator> make_nccl(MpiCommunicator& bootstrap, const DistCo
   // As the MPI watchdog: a rank whose run did not end itself after the abort ends the job.
   options.end_job = [](const std::string& reason) {
     spdlog::error("{}; ending the job", reason);
-    MpiWorld::abort(1);
+    MpiWorld::abort(kExitCollectiveTimedOut);
   };
   return std::make_unique<NcclCommunicator>(bootstrap, std::move(options));
 #else

@@ -99,6 +99,8 @@ run_in() {
   local quoted
   quoted=$(printf '%q ' "$@")
   unshare --mount --propagation private -- /bin/bash -euc "
+    # The root a mount point of its own: \`ip netns\` (the multi-node tests) remounts / .
+    mount --bind '$ROOT' '$ROOT'
     mount -t proc proc '$ROOT/proc'
     mount --rbind /dev '$ROOT/dev'
     mount -t tmpfs -o size=4g tmpfs '$ROOT/dev/shm'

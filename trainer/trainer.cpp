@@ -165,6 +165,13 @@ FitResult Trainer::fit(const FitOptions& options) {
   const auto global_batch = s.config.train.batch_size * s.comm.size();
   // A mid-epoch checkpoint records samples consumed; map that to this world's steps.
   int64_t first_step = s.state.samples_in_epoch / global_batch;
+  if (s.state.samples_in_epoch > 0) {
+    spdlog::info(
+        "epoch {} continues at step {} with {} processes x batch {}: {} of the {} samples "
+        "consumed before the stop are taken as done, the rest of the epoch follows",
+        s.state.epoch + 1, first_step, s.comm.size(), s.config.train.batch_size,
+        first_step * global_batch, s.state.samples_in_epoch);
+  }
   bool finished = true;
   for (int64_t epoch = s.state.epoch; finished && epoch < s.config.train.epochs; ++epoch) {
     finished = s.run_epoch(epoch, first_step, options.stop_after_global_step);

@@ -21,6 +21,7 @@ expect_line cpu.sbatch "#SBATCH --ntasks-per-node=1"
 expect_line cpu.sbatch "#SBATCH --time=01:00:00"
 expect_line cpu.sbatch "#SBATCH --signal=B:USR1@180"
 expect_line cpu.sbatch "#SBATCH --requeue"
+expect_line cpu.sbatch "#SBATCH --no-kill"
 expect_line cpu.sbatch "#SBATCH --output=$WORK/runs/cpu/slurm-%j.out"
 expect_line cpu.sbatch "export OMPI_MCA_btl=self,vader"
 expect_line cpu.sbatch "CONFIG='$WORK/runs/cpu/slurm/cpu.toml'"
@@ -63,7 +64,22 @@ printf '[slurm]\nrequeue = false\n' > norequeue.toml
 "$DUNET" submit norequeue.toml --dry-run > norequeue.sbatch
 expect_line norequeue.sbatch "REQUEUE=0"
 grep -q -- "--requeue" norequeue.sbatch && fail "requeue = false still asks for --requeue"
+grep -q -- "--no-kill" norequeue.sbatch && fail "requeue = false still keeps a job with a lost node"
 echo "ok: requeue off"
+
+# After a lost node the job requeues itself on slurm.restart_nodes nodes, at most
+# slurm.lost_node_requeues times, on dunet's exit status for a timed-out collective (4).
+"$DUNET" submit cpu.toml --dry-run --nodes 4 --set slurm.restart_nodes=3 \
+  --set slurm.lost_node_requeues=2 > restart.sbatch
+expect_line restart.sbatch "#SBATCH --nodes=4"
+grep -q 'if \[ "$status" -eq 4 \] && \[ "$REQUEUE" = 1 \]; then' restart.sbatch ||
+  fail "no requeue on exit status 4: $(cat restart.sbatch)"
+grep -q 'if \[ "$lost" -lt 2 \]' restart.sbatch || fail "lost_node_requeues not rendered"
+grep -q 'NumNodes=3 ' restart.sbatch || fail "restart_nodes not rendered"
+bash -n restart.sbatch || fail "the script is not valid bash"
+expect_failure "restart on more nodes than asked for" "slurm.restart_nodes = '5': expected at most slurm.nodes (4)" \
+  "$DUNET" submit cpu.toml --dry-run --nodes 4 --set slurm.restart_nodes=5
+echo "ok: restart after a lost node"
 
 # Values that could inject commands, or that SLURM would not understand, are refused.
 expect_failure "partition with a command" "slurm.partition = 'a; rm -rf ~': expected a partition name" \
