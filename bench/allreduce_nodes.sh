@@ -15,7 +15,7 @@ CLUSTER=$ROOT/build/bench-allreduce-nodes
 "$CLUSTER_SH" down "$CLUSTER" 2>/dev/null || true
 trap '"$CLUSTER_SH" down "$CLUSTER"' EXIT
 "$CLUSTER_SH" up "$CLUSTER" 2 > /dev/null
-export OMPI_MCA_plm_rsh_agent=$CLUSTER/rsh PRTE_MCA_plm_rsh_agent=$CLUSTER/rsh
+export OMPI_MCA_plm_rsh_agent=$CLUSTER/rsh PRTE_MCA_plm_ssh_agent=$CLUSTER/rsh
 export OMPI_MCA_oob_tcp_if_include=eth0 PRTE_MCA_oob_tcp_if_include=eth0
 export OMPI_MCA_btl_tcp_if_include=eth0 PRTE_ALLOW_RUN_AS_ROOT=1 PRTE_ALLOW_RUN_AS_ROOT_CONFIRM=1
 printf 'node1 slots=1\nnode2 slots=1\n' > "$CLUSTER/two.hosts"

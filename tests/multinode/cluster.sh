@@ -110,7 +110,8 @@ cluster_exec() {
   local node=$1 pid
   shift
   pid=$(holder_pid "$node")
-  exec nsenter --target "$pid" --net --uts --mount -- env -C "$PWD" "$@"
+  # --root: the holder's root, which is a chroot's where the tests run in one (Debian 13 CI).
+  exec nsenter --target "$pid" --net --uts --mount --root -- env -C "$PWD" "$@"
 }
 
 # OpenMPI calls its agent as `agent [ssh options] HOST WORDS...` and expects the words to run

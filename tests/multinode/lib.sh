@@ -21,15 +21,18 @@ multinode_setup() {
 
 # cluster_up N: nodes node1..nodeN; MPI between them over TCP on eth0 only, the second node
 # reached through the cluster's rsh agent (OpenMPI 4 reads OMPI_MCA_*, OpenMPI 5's launcher
-# PRRTE reads PRTE_MCA_*).
+# PRRTE reads PRTE_MCA_*, where the agent is plm_ssh_agent).
 cluster_up() {
   "$CLUSTER_SH" up "$CLUSTER" "$1"
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   export PRTE_ALLOW_RUN_AS_ROOT=1 PRTE_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  export OMPI_MCA_plm_rsh_agent=$CLUSTER/rsh PRTE_MCA_plm_rsh_agent=$CLUSTER/rsh
+  export OMPI_MCA_plm_rsh_agent=$CLUSTER/rsh PRTE_MCA_plm_ssh_agent=$CLUSTER/rsh
   export OMPI_MCA_oob_tcp_if_include=eth0 PRTE_MCA_oob_tcp_if_include=eth0
   export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=eth0
-  export OMPI_MCA_rmaps_base_oversubscribe=1 PRTE_MCA_rmaps_default_mapping_policy=:oversubscribe
+  # Ranks fill each node's slots of the hostfile in order, unbound: a node here has 2 cores
+  # for up to 4 ranks (oversubscription instead would let OpenMPI 5 put every rank on node1).
+  export OMPI_MCA_rmaps_base_mapping_policy=slot PRTE_MCA_rmaps_default_mapping_policy=slot
+  export OMPI_MCA_hwloc_base_binding_policy=none PRTE_MCA_hwloc_default_binding_policy=none
 }
 
 # on_node NODE CMD...: runs CMD on NODE, in the current folder.
