@@ -89,3 +89,21 @@ mpi_test_setup() {
   trap 'pkill -9 -f "config $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
   cd "$WORK"
 }
+
+# SLURM job queries. SLURM_CLIENT (an array, empty by default) prefixes every client command,
+# e.g. (on_node node1) to ask from a node of the multi-node test cluster.
+SLURM_CLIENT=()
+job_state() {
+  "${SLURM_CLIENT[@]}" scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' |
+    cut -d= -f2
+}
+wait_done() {  # wait_done JOB TIMEOUT_S -> prints the final state
+  local end=$(( $(date +%s) + $2 )) st
+  while :; do
+    st=$(job_state "$1")
+    case "$st" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
+    [ "$(date +%s)" -lt "$end" ] || { st=WAIT_TIMEOUT; break; }
+    sleep 0.5
+  done
+  echo "$st"
+}

@@ -57,8 +57,6 @@ wait_for_step() {  # wait_for_step RUN STEP
   for _ in $(seq 600); do grep -q "global_step=$2 " "runs/$1/train.log" 2>/dev/null && return 0; sleep 0.05; done
   fail "$1 did not reach step $2: $(tail -5 "$1.out")"
 }
-digest() { "$DUNET" checkpoint inspect "$(ls runs/"$1"/checkpoints/step-*.pt | sort | tail -1)" |
-  awk '/weights_xxh3_64/ {print $2}'; }
 # every_rank_exits RUN T0: all of RUN's ranks end within EXIT_BOUND_S of T0; then the launcher
 # and whatever it left on node2 are cleared away (as a batch system's epilogue would).
 every_rank_exits() {
@@ -83,13 +81,13 @@ resume_to_the_end() {  # resume_to_the_end RUN: the resumed run ends with the re
   start "$1"
   wait "$MPIRUN_PID" || fail "$1: resuming failed: $(tail -20 "$1.out")"
   grep -q "resumed from" "runs/$1/train.log" || fail "$1 did not resume"
-  [ "$(digest "$1")" = "$REFERENCE" ] || fail "$1: resumed weights $(digest "$1"), uninterrupted $REFERENCE"
+  [ "$(last_digest "$1")" = "$REFERENCE" ] || fail "$1: resumed weights $(last_digest "$1"), uninterrupted $REFERENCE"
 }
 
 # 0. The uninterrupted reference.
 start full
 wait "$MPIRUN_PID" || fail "the uninterrupted run failed: $(tail -20 full.out)"
-REFERENCE=$(digest full)
+REFERENCE=$(last_digest full)
 steps=$(json_field runs/full/metrics.jsonl global_step)
 echo "ok: uninterrupted 2x2 run: $steps steps, weights $REFERENCE"
 
@@ -143,6 +141,6 @@ for pause in 1 2; do
 done
 wait "$MPIRUN_PID" || fail "the slow node's run was ended: $(tail -20 slow.out)"
 ! grep -qa "has not completed after" slow.out || fail "the watchdog fired for a slow node"
-[ "$(digest slow)" = "$REFERENCE" ] || fail "slow run's weights $(digest slow), uninterrupted $REFERENCE"
+[ "$(last_digest slow)" = "$REFERENCE" ] || fail "slow run's weights $(last_digest slow), uninterrupted $REFERENCE"
 echo "ok: a node stopped twice for 6 s was not killed and ended with the uninterrupted weights"
 echo "multinode faults: all checks passed"

@@ -86,6 +86,7 @@ CONF
   major=$(slurmd -V | awk '{split($2, v, "."); print v[1]}')
   if [ "${major:-0}" -ge 23 ]; then echo "CgroupPlugin=disabled" > "$SLURM_DIR/cgroup.conf"; fi
   export SLURM_CONF=$SLURM_DIR/slurm.conf
+  SLURM_CLIENT=(on_node node1)  # job_state, wait_done (e2e/lib.sh) ask from node1
   for k in $(seq "$count"); do
     on_node "node$k" bash -c 'set -e; install -d -m 0755 /run/munge /run/slurmd
       munged --force --key-file="$1/munge.key" --log-file="$1/munged-$2.log" \
@@ -105,21 +106,6 @@ CONF
 }
 slurm_logs() { tail -n 15 "$SLURM_DIR"/log/*.log "$SLURM_DIR"/munge/*.log >&2 2>/dev/null || true; }
 
-# SLURM queries from node1.
-job_state() {
-  on_node node1 scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2
-}
-wait_done() {  # wait_done JOB TIMEOUT_S -> prints the final state
-  local end=$(( $(date +%s) + $2 )) st
-  while :; do
-    st=$(job_state "$1")
-    case "$st" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
-    [ "$(date +%s)" -lt "$end" ] || { st=WAIT_TIMEOUT; break; }
-    sleep 0.5
-  done
-  echo "$st"
-}
-
 # node_ranks NODE PATTERN [NAME]: pids of the processes on NODE whose command line has PATTERN
 # (and whose executable is NAME, dunet by default).
 node_ranks() {
@@ -129,4 +115,10 @@ node_ranks() {
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" && echo "$pid"
   done
   return 0
+}
+
+# last_digest RUN: the weights digest of runs/RUN's newest checkpoint.
+last_digest() {
+  "$DUNET" checkpoint inspect "$(ls runs/"$1"/checkpoints/step-*.pt | sort | tail -1)" |
+    awk '/weights_xxh3_64/ {print $2}'
 }

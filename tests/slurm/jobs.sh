@@ -11,17 +11,6 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 
-job_state() { scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
-wait_done() {  # wait_done JOB TIMEOUT_S -> prints the final state
-  local end=$(( $(date +%s) + $2 )) st
-  while :; do
-    st=$(job_state "$1")
-    case "$st" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
-    [ "$(date +%s)" -lt "$end" ] || { st=WAIT_TIMEOUT; break; }
-    sleep 0.5
-  done
-  echo "$st"
-}
 submit() { "$DUNET" submit "$@" | awk '/^job /{print $2}'; }
 
 "$DUNET" synth --out png --count 40 --size 64x64 --seed 6
