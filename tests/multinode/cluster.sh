@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A test cluster of N "nodes" on this machine. Each node is a network namespace with its own
 # interface (eth0) and address, a UTS namespace with its own hostname, and a mount namespace
-# with its own /tmp, /dev/shm, /run and /etc/hosts (bind mounts of folders and files under the
-# cluster's folder; the host's are untouched). The nodes' links meet at a bridge that lives in a
+# with its own /dev/shm, /run and /etc/hosts (bind mounts of folders and files under the
+# cluster's folder; the host's are untouched), and a TMPDIR of its own. The nodes' links meet at a bridge that lives in a
 # namespace of its own, so the cluster has no route to the host's network or to any other
 # address. Everything else (the source tree, the build, the test's folder) is shared between
-# the nodes, as a cluster's network file system is; keep it outside /tmp, which is node-local.
+# the nodes, as a cluster's network file system is.
 #   cluster.sh up DIR N              make node1..nodeN (10.97.0.1..N/24); the state lives in DIR
 #   cluster.sh exec DIR NODE CMD...  run CMD on NODE in the current folder, as ssh would
 #   cluster.sh rsh DIR [OPTS] NODE WORDS...  the same, for mpirun's rsh agent (words joined
@@ -46,7 +46,6 @@ start_holder() {
     bash -c 'set -e
       echo "$1" > /proc/sys/kernel/hostname
       mount --bind "$2/hosts" /etc/hosts
-      mount --bind "$3/tmp" /tmp
       mount --bind "$3/run" /run
       mount -t tmpfs -o mode=1777,size=2g tmpfs /dev/shm
       echo $$ > "$3/holder.pid.new"
@@ -61,7 +60,6 @@ cluster_up() {
   [[ "$count" =~ ^[1-9]$ ]] || die "up: the number of nodes must be 1 to 9, got '$count'"
   [ "$(id -u)" -eq 0 ] || die "up: needs root (network namespaces)"
   [ ! -e "/run/netns/$SWITCH_NS" ] || die "up: a cluster already runs at $DIR (cluster.sh down $DIR)"
-  case "$DIR/" in /tmp/*) die "up: $DIR is under /tmp, which every node replaces by its own" ;; esac
   mkdir -p "$DIR/nodes"
   : > "$DIR/hosts.new"
   printf '127.0.0.1 localhost\n' >> "$DIR/hosts.new"
@@ -111,7 +109,9 @@ cluster_exec() {
   shift
   pid=$(holder_pid "$node")
   # --root: the holder's root, which is a chroot's where the tests run in one (Debian 13 CI).
-  exec nsenter --target "$pid" --net --uts --mount --root -- env -C "$PWD" "$@"
+  # TMPDIR rather than a /tmp of its own, which would hide a shared folder under /tmp.
+  exec nsenter --target "$pid" --net --uts --mount --root -- \
+    env -C "$PWD" TMPDIR="$DIR/nodes/$node/tmp" "$@"
 }
 
 # OpenMPI calls its agent as `agent [ssh options] HOST WORDS...` and expects the words to run

@@ -7,7 +7,7 @@
 # For 1 and 2: every rank exits within dist.timeout_s plus the roll call and abort grace, the
 # message names node2 (or its rank), and resuming ends with the weights of an uninterrupted
 # run. For 3: the run is not killed and ends with those same weights.
-# Usage: faults_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR (outside /tmp: the nodes share it)
+# Usage: faults_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR
 source "$(dirname "$0")/lib.sh"
 multinode_setup "$@"
 cluster_up 2

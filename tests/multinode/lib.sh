@@ -41,7 +41,8 @@ on_node() { "$CLUSTER_SH" exec "$CLUSTER" "$@"; }
 # slurm_up N: SLURM on the test cluster: munged on every node (one shared key, each node's own
 # socket under its private /run), slurmctld on node1, a slurmd per node, a private
 # configuration in $CLUSTER/slurm (nothing under /etc). Clients run on node1 with
-# SLURM_CONF (exported); slurm_logs prints the daemons' logs for failures.
+# SLURM_CONF (exported). TmpFS (PMIx's per-step folders) is node-private too: /tmp may be
+# shared. slurm_logs prints the daemons' logs for failures.
 slurm_up() {
   local count=$1 k major
   SLURM_DIR=$CLUSTER/slurm
@@ -60,6 +61,7 @@ SlurmctldPort=6817
 SlurmdPort=6818
 StateSaveLocation=$SLURM_DIR/state
 SlurmdSpoolDir=/run/slurmd
+TmpFS=/run/slurm-tmp
 SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=$SLURM_DIR/log/slurmctld.log
@@ -89,6 +91,7 @@ CONF
   SLURM_CLIENT=(on_node node1)  # job_state, wait_done (e2e/lib.sh) ask from node1
   for k in $(seq "$count"); do
     on_node "node$k" bash -c 'set -e; install -d -m 0755 /run/munge /run/slurmd
+      install -d -m 1777 /run/slurm-tmp
       munged --force --key-file="$1/munge.key" --log-file="$1/munged-$2.log" \
         --pid-file=/run/munge/munged.pid --seed-file=/run/munge/munged.seed' _ \
       "$SLURM_DIR/munge" "node$k"

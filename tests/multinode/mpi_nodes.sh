@@ -5,7 +5,7 @@
 # ranks and as 2 nodes x 2 ranks: the final weights and every epoch's figures must be equal,
 # bit for bit (why that holds: docs/cluster.md). Shared memory alone (btl self,vader) must not
 # connect the two nodes: they really are separate hosts.
-# Usage: mpi_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR (outside /tmp: the nodes share it)
+# Usage: mpi_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR
 source "$(dirname "$0")/lib.sh"
 multinode_setup "$@"
 cluster_up 2

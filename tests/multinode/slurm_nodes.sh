@@ -5,7 +5,7 @@
 # resumes and ends with the same weights as the uninterrupted 2-node run. A run that loses
 # node2 (link cut, every process killed) requeues itself and finishes on node1 alone, resuming
 # from its last checkpoint with a world size of 1.
-# Usage: slurm_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR (outside /tmp: the nodes share it)
+# Usage: slurm_nodes.sh PATH_TO_DUNET MPIEXEC WORK_DIR
 source "$(dirname "$0")/lib.sh"
 DEMO_CONFIG=$(realpath "$(dirname "$0")/../../configs/demo.toml")
 multinode_setup "$@"
