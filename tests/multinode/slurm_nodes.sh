@@ -13,6 +13,22 @@ cluster_up 2
 SLURMD_TIMEOUT_S=10 slurm_up 2
 submit() { on_node node1 "$DUNET" submit "$@" | awk '/^job /{print $2}'; }
 
+# A requeued job is held for ~2 minutes (Reason=BeginTime) so that the credential of its last
+# start, revoked on its nodes, expires first. The test starts it sooner: once the old step's
+# PMIx sockets are gone from NODES, and a few seconds later than the revocation, because a
+# slurmd refuses a credential issued in the same second ("Job credential revoked") and the job
+# would end FAILED instead of starting.
+start_requeued_job() {
+  local job=$1 node; shift
+  for node in "$@"; do
+    for _ in $(seq 100); do
+      on_node "$node" bash -c "ls /run/slurmd/stepd.slurm.pmix.$job.* >/dev/null 2>&1" || break
+      sleep 0.1
+    done
+  done
+  [ "$(job_state "$job")" != PENDING ] || on_node node1 scontrol update JobId="$job" StartTime=now+3
+}
+
 "$DUNET" synth --out png --count 40 --size 64x64 --seed 6 > /dev/null
 "$DUNET" prepare --input png --out shards --shards 2 --val-fraction 0.2 > /dev/null
 mkdir -p demo && ln -s ../shards demo/prepared  # where configs/demo.toml looks for its shards
@@ -65,16 +81,7 @@ grep -q "global_step=12 " "$log" || fail "job $job did not start training: $(cat
 on_node node1 scancel --signal=USR1 --batch "$job"
 for _ in $(seq 600); do [ "$(job_state "$job")" = PENDING ] && break; sleep 0.1; done
 [ "$(job_state "$job")" = PENDING ] || fail "job $job was not requeued: $(tail -20 "$log")"
-# A requeued job is held for ~2 minutes (Reason=BeginTime): start it now, once the old step's
-# PMIx sockets are gone from both nodes.
-for node in node1 node2; do
-  for _ in $(seq 100); do
-    on_node "$node" bash -c "ls /run/slurmd/stepd.slurm.pmix.$job.* >/dev/null 2>&1" || break
-    sleep 0.1
-  done
-done
-sleep 1
-on_node node1 scontrol update JobId="$job" StartTime=now
+start_requeued_job "$job" node1 node2
 state=$(wait_done "$job" 600)
 [ "$state" = COMPLETED ] || { slurm_logs; fail "requeued job $job ended $state: $(tail -20 "$log")"; }
 grep -q "stopped by signal 10" "$log" || fail "the ranks did not stop on USR1"
@@ -103,9 +110,9 @@ kill -KILL $("$CLUSTER_SH" pids "$CLUSTER" node2 | grep -vx "$holder") 2>/dev/nu
 requeued="a rank or node was lost; requeueing $job (1 of 3)"
 for _ in $(seq 600); do grep -qF "$requeued" "$log" && break; sleep 0.1; done
 grep -qF "$requeued" "$log" || { slurm_logs; fail "job $job was not requeued after losing node2: $(tail -20 "$log")"; }
-# A requeued job may be held for ~2 minutes (Reason=BeginTime): release it once node2 is down.
+# Start it once SLURM has marked node2 down, so that it runs on node1.
 for _ in $(seq 300); do on_node node1 sinfo -h -n node2 -o %t | grep -q down && break; sleep 0.2; done
-[ "$(job_state "$job")" != PENDING ] || on_node node1 scontrol update JobId="$job" StartTime=now
+start_requeued_job "$job" node1
 state=$(wait_done "$job" 600)
 [ "$state" = COMPLETED ] || { slurm_logs; fail "job $job ended $state after losing node2: $(tail -20 "$log")"; }
 grep -q "placement: 1 node: node1 rank 0" runs/lost/train.log ||
