@@ -150,6 +150,11 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field(
       {"validation", "tile_size", "larger images are predicted in overlapping tiles", 64, 16384},
       c.validation.tile_size);
+  v.field({"validation", "pictures",
+           "validation images drawn each time in <output_dir>/predictions (truth and prediction "
+           "outlines); 0 = none",
+           0, 64},
+          c.validation.pictures);
 
   v.section("checkpoint", "Checkpoints in <output_dir>/checkpoints");
   v.field({"checkpoint", "every_epochs", "epochs between checkpoints (the last is always saved)", 1,

@@ -1,5 +1,5 @@
-// A one-line progress bar on an interactive terminal (stderr); silent otherwise, where the
-// regular log lines already say how far things are.
+// A one-line progress bar on an interactive terminal (stderr), with the time left; silent
+// otherwise, where the regular log lines already say how far things are.
 #pragma once
 
 #include <chrono>
@@ -7,6 +7,10 @@
 #include <string>
 
 namespace dunet {
+
+// "ETA 1:05" (minutes:seconds) or "ETA 2:03:10" after `elapsed_s` for `done` of `total`, at
+// the mean rate so far; "" until there is a rate (nothing done, or under a second elapsed).
+std::string format_eta(double elapsed_s, int64_t done, int64_t total);
 
 class ProgressBar {
  public:
@@ -22,6 +26,7 @@ class ProgressBar {
   std::string label_;
   int64_t total_;
   bool active_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};
 };
 

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "core/memory_usage.h"
+#include "data/image_io.h"
+#include "trainer/curves_plot.h"
+#include "trainer/metrics_table.h"
 
 namespace dunet::trainer {
 
@@ -34,6 +37,7 @@ void report_epoch_metrics(const EpochMetrics& m, const std::filesystem::path& ou
   // The same numbers for scripts and tests, in a fixed key order.
   nlohmann::ordered_json json{{"epoch", m.epoch},
                               {"global_step", m.global_step},
+                              {"learning_rate", m.learning_rate},
                               {"train_loss", m.train_loss},
                               {"imgs_per_s", m.imgs_per_s},
                               {"data_wait_fraction", m.data_wait_fraction},
@@ -45,6 +49,17 @@ void report_epoch_metrics(const EpochMetrics& m, const std::filesystem::path& ou
     if (m.val->scored_images > 0) json["val_dsb_score"] = m.val->mean_dsb_score();
   }
   std::ofstream(output_dir / "metrics.jsonl", std::ios::app) << json.dump() << "\n";
+  MetricsRow row;
+  for (const std::string& column : metrics_columns()) {
+    const auto value = json.find(column);
+    if (value != json.end() && value->is_number()) {
+      row.emplace_back(value->get<double>());
+    } else {
+      row.emplace_back();
+    }
+  }
+  const std::vector<MetricsRow> rows = record_metrics_row(output_dir / "metrics.csv", row);
+  data::write_png(output_dir / "curves.png", draw_curves(run_curves(rows)));
 }
 
 }  // namespace dunet::trainer

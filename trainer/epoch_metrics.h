@@ -1,6 +1,7 @@
 // What one epoch reports: a `key=value` log line on every rank and, on rank 0, one JSON line
 // in <output_dir>/metrics.jsonl (written through nlohmann::json, so NaN becomes null and the
-// file stays valid JSON lines).
+// file stays valid JSON lines), the same figures as a row of metrics.csv (metrics_table.h),
+// and the run's curves redrawn in curves.png (curves_plot.h).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ namespace dunet::trainer {
 struct EpochMetrics {
   int64_t epoch = 0;  // epochs completed
   int64_t global_step = 0;
+  double learning_rate = 0;  // of the epoch's last step
   double train_loss = 0;
   double imgs_per_s = 0;
   double data_wait_fraction = 0;

@@ -44,6 +44,7 @@ struct ValidationConfig {
   int64_t every_epochs = 1;  // 0 disables validation
   double threshold = 0.5;    // probability above which a pixel is foreground
   int64_t tile_size = 512;   // images larger than this are predicted in overlapping tiles
+  int64_t pictures = 4;      // validation images drawn in <output_dir>/predictions each time
 };
 
 struct CheckpointConfig {

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/memory_usage.h"
 #include "core/progress.h"
+#include "data/image_io.h"
 #include "data/loader.h"
 #include "kernels/compute_threads.h"
 #include "kernels/numerics.h"
@@ -172,6 +173,8 @@ FitResult Trainer::fit(const FitOptions& options) {
         s.state.epoch + 1, first_step, s.comm.size(), s.config.train.batch_size,
         first_step * global_batch, s.state.samples_in_epoch);
   }
+  s.run_start = Clock::now();
+  s.steps_to_run = (s.config.train.epochs - s.state.epoch) * s.loader->steps_per_epoch() - first_step;
   bool finished = true;
   for (int64_t epoch = s.state.epoch; finished && epoch < s.config.train.epochs; ++epoch) {
     finished = s.run_epoch(epoch, first_step, options.stop_after_global_step);
@@ -224,12 +227,15 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step, int64_t stop_af
     const double loss_value = micro_step(*batch, /*sync=*/last_micro);
     tally.loss_sum += loss_value;
     ++tally.loss_count;
+    ++steps_run;
     if (!last_micro) continue;
     micro = 0;
     update_or_skip(loss_value);
     ++state.global_step;
     state.samples_in_epoch = (batch->step + 1) * config.train.batch_size * comm.size();
-    bar.update(batch->step + 1, fmt::format("loss {:.4f}", loss_value));
+    const std::string run_eta = format_eta(seconds_since(run_start), steps_run, steps_to_run);
+    bar.update(batch->step + 1, fmt::format("loss {:.4f}{}", loss_value,
+                                            run_eta.empty() ? "" : ", run " + run_eta));
     ++window.steps;
     if (state.global_step % config.train.log_every_steps == 0 || batch->step + 1 == steps) {
       spdlog::info("epoch={} step={}/{} global_step={} loss={:.5f} lr={:.3e} imgs_per_s={:.2f}{}",
@@ -262,14 +268,24 @@ bool Trainer::Impl::finish_epoch(int64_t epoch, int64_t done_steps, double epoch
   average_buffers(*model, comm);  // one set of BatchNorm statistics for validation and saving
   std::optional<model::MetricTotals> val;
   if (validation_due(state.epoch)) {
-    val = validate(model, *val_set, loader->normalization(), config.validation, comm, device);
+    ValidationPictures pictures{comm.is_root() ? config.validation.pictures : 0, {}};
+    val = validate(model, *val_set, loader->normalization(), config.validation, comm, device,
+                   &pictures);
+    if (!pictures.rows.empty()) {
+      data::write_png(std::filesystem::path(config.run.output_dir) / "predictions" /
+                          fmt::format("epoch-{:04d}.png", state.epoch),
+                      data::make_montage(pictures.rows, /*panel_height=*/192));
+    }
     state.last_iou = val->iou();
     state.last_dice = val->dice();
   }
   const bool is_best = !val_set || (val && val->iou() > state.best_iou);
   if (val && val->iou() > state.best_iou) state.best_iou = val->iou();
+  const int64_t steps = loader->steps_per_epoch();
+  const double last_lr = learning_rate_at(
+      config.train, static_cast<double>(epoch) + static_cast<double>(steps - 1) / steps);
   report_epoch_metrics(
-      {state.epoch, state.global_step, state.last_loss,
+      {state.epoch, state.global_step, last_lr, state.last_loss,
        done_steps * images_per_step() / epoch_seconds, loader->wait_seconds() / epoch_seconds,
        reducer ? &reducer->stats() : nullptr, val ? &*val : nullptr},
       config.run.output_dir, comm.is_root());

@@ -45,6 +45,11 @@ struct Trainer::Impl {
   LossHookForTesting loss_hook;
   int64_t bad_steps = 0;      // non-finite steps in a row
   int stopped_by_signal = 0;  // the signal that stopped the run, if one did
+  // For the whole run's time left on the progress bar: the steps this process has made and
+  // will make in all, and when it began.
+  Clock::time_point run_start = Clock::now();
+  int64_t steps_run = 0;
+  int64_t steps_to_run = 0;
 
   Impl(const TrainerSettings& c, launcher::Communicator& comm_)
       : config(c),

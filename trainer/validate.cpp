@@ -1,5 +1,8 @@
 #include "trainer/validate.h"
 
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "data/labels.h"
@@ -22,24 +25,34 @@ data::Image to_image(const torch::Tensor& map) {  // [H, W] uint8
   return image;
 }
 
-// The DSB2018 score of one image's logits [1, K, H, W] against its nucleus labels, with the
-// nuclei found as `dunet infer` finds them (infer::Predictor::predict).
-double dsb_score(const torch::Tensor& logits, const std::vector<uint16_t>& labels,
-                 double threshold) {
+// The nuclei of one image's logits [1, K, H, W], found as `dunet infer` finds them
+// (infer::Predictor::predict).
+data::LabelImage predicted_nuclei(const torch::Tensor& logits, double threshold) {
   const double t = std::clamp(threshold, 1e-7, 1.0 - 1e-7);
   const data::Image mask = to_image(logits[0][0] > std::log(t / (1.0 - t)));
-  const data::LabelImage nuclei =
-      logits.size(1) >= 2
-          ? data::split_nuclei(mask, to_image((torch::sigmoid(logits[0][1]) * 255).round()))
-          : data::connected_components(mask);
-  return model::dsb_instance_score({labels.begin(), labels.end()}, nuclei.labels).score();
+  return logits.size(1) >= 2
+             ? data::split_nuclei(mask, to_image((torch::sigmoid(logits[0][1]) * 255).round()))
+             : data::connected_components(mask);
+}
+
+// The nuclei of a sample: its labels or, in shards written before labels were, the connected
+// components of its mask.
+data::LabelImage true_nuclei(const data::Sample& sample) {
+  if (sample.labels.empty()) {
+    return data::connected_components({sample.image.height, sample.image.width, 1, sample.mask});
+  }
+  data::LabelImage nuclei{sample.image.height, sample.image.width, 0,
+                          {sample.labels.begin(), sample.labels.end()}};
+  for (const int32_t label : nuclei.labels) nuclei.count = std::max(nuclei.count, label);
+  return nuclei;
 }
 
 }  // namespace
 
 model::MetricTotals validate(model::UNet& model, const data::ShardSet& samples,
                              const data::Normalization& norm, const ValidationConfig& config,
-                             launcher::Communicator& comm, const torch::Device& device) {
+                             launcher::Communicator& comm, const torch::Device& device,
+                             ValidationPictures* pictures) {
   const bool was_training = model->is_training();
   model->eval();
   model::MetricTotals local;
@@ -53,9 +66,20 @@ model::MetricTotals validate(model::UNet& model, const data::ShardSet& samples,
     const torch::Tensor logits = infer::predict_logits(model, input, {config.tile_size});
     // The foreground is channel 0; a second channel holds the nuclei's outlines.
     model::MetricTotals image = model::image_metrics(logits.narrow(1, 0, 1), target, config.threshold);
-    if (!sample.labels.empty()) {
-      image.dsb_score_sum = dsb_score(logits, sample.labels, config.threshold);
-      image.scored_images = 1;
+    const bool picture_due =
+        pictures != nullptr && static_cast<int64_t>(pictures->rows.size()) < pictures->wanted;
+    if (!sample.labels.empty() || picture_due) {
+      const data::LabelImage nuclei = predicted_nuclei(logits, config.threshold);
+      if (!sample.labels.empty()) {
+        image.dsb_score_sum =
+            model::dsb_instance_score({sample.labels.begin(), sample.labels.end()}, nuclei.labels)
+                .score();
+        image.scored_images = 1;
+      }
+      if (picture_due) {
+        pictures->rows.push_back({fmt::format("val {}: IoU {:.2f}", i, image.iou()), sample.image,
+                                  true_nuclei(sample), nuclei});
+      }
     }
     local.add(image);
   }

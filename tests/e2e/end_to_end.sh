@@ -51,6 +51,29 @@ grep -q "resumed from" resume.log || fail "did not resume"
 [ "$(json_field $metrics epoch)" = 13 ] || fail "resumed run did not log epoch 13"
 [ "$(json_field $metrics global_step)" = 117 ] || fail "expected 13 x 9 = 117 steps in total"
 
+# The run to watch: metrics.csv holds the JSON lines' numbers, one row per epoch (the resumed
+# epoch included), curves.png is redrawn, and each validation drew its first images.
+python3 - runs/e2e <<'PY' || fail "metrics.csv, curves.png or the validation pictures are wrong"
+import csv, json, struct, sys
+run = sys.argv[1]
+lines = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+rows = list(csv.DictReader(open(f"{run}/metrics.csv")))
+assert len(rows) == 13 == len(lines), (len(rows), len(lines))
+for line, row in zip(lines, rows):
+    for key, value in line.items():
+        assert float(row[key]) == float(value), (key, row[key], value)
+assert rows[0]["val_dsb_score"] == "" or float(rows[0]["val_dsb_score"]) >= 0
+def png_size(path):
+    head = open(path, "rb").read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return struct.unpack(">II", head[16:24])
+assert png_size(f"{run}/curves.png") == (900, 660), png_size(f"{run}/curves.png")
+for epoch in range(1, 14):
+    width, height = png_size(f"{run}/predictions/epoch-{epoch:04d}.png")
+    assert height >= 4 * 192 and width >= 4 * 192, (epoch, width, height)
+PY
+echo "ok: metrics.csv matches metrics.jsonl over 13 epochs; curves.png and 13 validation pictures"
+
 # What a checkpoint holds, and whether it is intact.
 "$DUNET" checkpoint inspect runs/e2e/checkpoints/best.pt > inspect.txt
 grep -q "^checksum         ok" inspect.txt || fail "best.pt does not verify: $(cat inspect.txt)"

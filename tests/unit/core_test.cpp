@@ -1,9 +1,11 @@
-// core/: the one hash. Its values are written into .sum files, so they must be XXH3-64's own.
+// core/: the one hash (its values are written into .sum files, so they must be XXH3-64's own)
+// and the progress bar's time left.
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "core/hash.h"
+#include "core/progress.h"
 
 namespace dunet {
 namespace {
@@ -23,6 +25,21 @@ TEST(Hash64, PiecesEqualTheWhole) {
     EXPECT_EQ(pieces.digest(), hash64(text)) << "cut at " << cut;
   }
   EXPECT_NE(hash64(text), hash64(text.substr(1)));
+}
+
+TEST(ProgressEta, IsTheMeanRateSoFarAppliedToWhatIsLeft) {
+  // 10 of 100 in 20 s: 2 s each, 90 left = 180 s.
+  EXPECT_EQ(format_eta(20.0, 10, 100), "ETA 3:00");
+  EXPECT_EQ(format_eta(1.0, 1, 60), "ETA 0:59");
+  EXPECT_EQ(format_eta(3600.0, 1, 3), "ETA 2:00:00");
+  EXPECT_EQ(format_eta(7.5, 3, 4), "ETA 0:03");  // 2.5 s rounds to 3 (half away from zero)
+  EXPECT_EQ(format_eta(50.0, 5, 5), "ETA 0:00");
+  EXPECT_EQ(format_eta(50.0, 7, 5), "ETA 0:00");  // past the total: nothing left
+}
+
+TEST(ProgressEta, IsBlankWithoutARate) {
+  EXPECT_EQ(format_eta(30.0, 0, 100), "");
+  EXPECT_EQ(format_eta(0.5, 3, 100), "");
 }
 
 }  // namespace
