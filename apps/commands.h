@@ -16,5 +16,7 @@ void add_bench_command(CLI::App& app);
 void add_launch_command(CLI::App& app);
 void add_submit_command(CLI::App& app);
 void add_checkpoint_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_import_command(CLI::App& app);
 
 }  // namespace dunet::apps

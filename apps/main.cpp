@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   dunet::apps::add_launch_command(app);
   dunet::apps::add_submit_command(app);
   dunet::apps::add_checkpoint_command(app);
+  dunet::apps::add_export_command(app);
+  dunet::apps::add_import_command(app);
   // Errors before MPI is up (a bad config, say) still name the rank that had them.
   const auto [rank, size] = dunet::launcher::MpiWorld::rank_from_launcher();
   dunet::launcher::setup_logging(rank, size);

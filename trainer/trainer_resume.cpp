@@ -49,6 +49,13 @@ void Trainer::Impl::resume(const std::string& mode) {
     }
     spdlog::info("resumed from {} at epoch={} global_step={} (saved with {} processes)",
                  from->string(), saved.epoch, saved.global_step, saved.world_size);
+  } else if (!config.train.init_weights.empty()) {
+    // A new run that starts from other weights (fine-tuning, `dunet import`): only the
+    // weights are taken, not the optimizer state or the position.
+    const fs::path weights(config.train.init_weights);
+    checkpoint::require_intact(weights);
+    load_checkpoint(weights, model, nullptr);
+    spdlog::info("initial weights from {}", weights.string());
   }
   // Replicas start identical whatever each rank loaded or initialised.
   broadcast_model_state(*model, comm);
