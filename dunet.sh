@@ -15,10 +15,12 @@ BUILD_DIR=${DUNET_BUILD_DIR:-$ROOT/build}
 
 # LibTorch CPU with OpenBLAS (the reference BLAS, libblas3, trains ~3x slower; it stays
 # installed for the test that runs with it), MPI, serial thread-safe HDF5, TOML++, spdlog,
-# CLI11, OpenCV, GoogleTest, the build tools, and SLURM with munge for `dunet submit` and its
+# CLI11, OpenCV, protobuf and Boost (CRC) for TensorBoard event files, GoogleTest, the build
+# tools, and SLURM with munge for `dunet submit` and its
 # tests (a local single-node cluster), iproute2 for the multi-node test cluster (network
 # namespaces), clang with libFuzzer for the fuzz tests, and
-# scikit-image for the test that checks `dunet eval` against an independent implementation.
+# scikit-image for the test that checks `dunet eval` against an independent implementation,
+# and PyTorch (python3-torch) for the test of `dunet export` and `dunet import`.
 # The same names exist in Debian 12 and 13 (`clang` and `libclang-rt-dev` are each release's
 # default LLVM: 14 and 19).
 PACKAGES=(
@@ -28,9 +30,10 @@ PACKAGES=(
   libhdf5-dev libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev nlohmann-json3-dev
   libxxhash-dev
   libopencv-dev
+  libprotobuf-dev protobuf-compiler libboost-dev
   slurm-wlm munge
   iproute2
-  python3-skimage
+  python3-skimage python3-torch
   clang libclang-rt-dev
 )
 

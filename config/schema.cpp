@@ -20,6 +20,9 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
            true},
           c.run.output_dir);
   v.field({"run", "seed", "seed of weights, sampling and augmentation", 0, kIntMax}, c.run.seed);
+  v.field({"run", "tensorboard",
+           "write TensorBoard event files (scalars, validation pictures) in <output_dir>/tensorboard"},
+          c.run.tensorboard);
 
   v.section("data", "HDF5 shards written by `dunet prepare`, and how they are streamed");
   v.field({"data", "train", "globs of training shards, e.g. [\"prepared/dsb2018/train-*.h5\"]"},
@@ -102,6 +105,11 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"train", "step_gamma", "step schedule: factor applied at each decay", 1e-6, 1.0},
           c.train.step_gamma);
   v.field({"train", "loss", "training loss", {}, {}, {"bce", "dice", "bce_dice"}}, c.train.loss);
+  v.field({"train",
+           "init_weights",
+           "checkpoint whose weights a new run starts from (fine-tuning, `dunet import`); "
+           "\"\" = random initial weights"},
+          c.train.init_weights);
   v.field(
       {"train", "threads", "CPU threads per process; 0 = cores / processes on the node", 0, 1024},
       c.train.threads);

@@ -125,7 +125,7 @@ Image read_mask(const fs::path& path) {
   return mask;
 }
 
-void write_png(const fs::path& path, const Image& image) {
+std::string encode_png(const Image& image) {
   DUNET_ASSERT(image.channels == 1 || image.channels == 3 || image.channels == 4);
   DUNET_ASSERT(static_cast<int64_t>(image.pixels.size()) ==
                image.height * image.width * image.channels);
@@ -138,17 +138,27 @@ void write_png(const fs::path& path, const Image& image) {
   } else {
     bgr = mat;
   }
-  // Encoded in memory, then written whole or not at all: a failed write leaves an earlier
-  // file at `path` as it was.
   std::vector<uchar> png;
   bool encoded = false;
   try {
     encoded = cv::imencode(".png", bgr, png);
   } catch (const cv::Exception& e) {
-    throw DataError("cannot encode PNG '" + path.string() + "': " + e.what());
+    throw DataError(std::string("cannot encode PNG: ") + e.what());
   }
-  DUNET_CHECK(encoded, DataError, "cannot encode PNG '", path.string(), "'");
-  write_file_durably(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+  DUNET_CHECK(encoded, DataError, "cannot encode PNG of ", image.width, "x", image.height);
+  return {png.begin(), png.end()};
+}
+
+void write_png(const fs::path& path, const Image& image) {
+  // Encoded in memory, then written whole or not at all: a failed write leaves an earlier
+  // file at `path` as it was.
+  std::string png;
+  try {
+    png = encode_png(image);
+  } catch (const DataError& e) {
+    throw DataError("'" + path.string() + "': " + e.what());
+  }
+  write_file_durably(path, png);
 }
 
 bool has_image_extension(const fs::path& path) {

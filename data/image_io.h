@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "data/sample.h"
 
@@ -24,6 +25,9 @@ Image read_image(const std::filesystem::path& path, int64_t channels);
 // background, any other value foreground (in JPEG, above half of the range, because of its
 // compression noise). Returns height x width values 0/1.
 Image read_mask(const std::filesystem::path& path);
+
+// The bytes of an 8-bit PNG of `image` (1, 3 = RGB or 4 = RGBA channels).
+std::string encode_png(const Image& image);
 
 // Writes an 8-bit PNG with 1, 3 (RGB) or 4 (RGBA) channels, whole or not at all
 // (core/durable_write.h; IoError names the cause); parent folders are created.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/error.h"
 #include "core/memory_usage.h"
 #include "data/image_io.h"
 #include "trainer/curves_plot.h"
@@ -13,8 +14,16 @@
 
 namespace dunet::trainer {
 
+void write_or_warn(const std::string& what, const std::function<void()>& write) {
+  try {
+    write();
+  } catch (const IoError& e) {
+    spdlog::warn("{}: {}; training goes on", what, e.what());
+  }
+}
+
 void report_epoch_metrics(const EpochMetrics& m, const std::filesystem::path& output_dir,
-                          bool is_root) {
+                          bool is_root, tensorboard::EventFileWriter* events) {
   const auto peak_bytes = peak_resident_bytes();
   std::string line = fmt::format(
       "epoch={} train_loss={:.5f} imgs_per_s={:.2f} data_wait_pct={:.2f} peak_rss_mb={}", m.epoch,
@@ -49,17 +58,32 @@ void report_epoch_metrics(const EpochMetrics& m, const std::filesystem::path& ou
     if (m.val->scored_images > 0) json["val_dsb_score"] = m.val->mean_dsb_score();
   }
   std::ofstream(output_dir / "metrics.jsonl", std::ios::app) << json.dump() << "\n";
-  MetricsRow row;
-  for (const std::string& column : metrics_columns()) {
-    const auto value = json.find(column);
-    if (value != json.end() && value->is_number()) {
-      row.emplace_back(value->get<double>());
-    } else {
-      row.emplace_back();
+  write_or_warn("metrics.csv and curves.png", [&] {
+    MetricsRow row;
+    for (const std::string& column : metrics_columns()) {
+      const auto value = json.find(column);
+      if (value != json.end() && value->is_number()) {
+        row.emplace_back(value->get<double>());
+      } else {
+        row.emplace_back();
+      }
     }
-  }
-  const std::vector<MetricsRow> rows = record_metrics_row(output_dir / "metrics.csv", row);
-  data::write_png(output_dir / "curves.png", draw_curves(run_curves(rows)));
+    const std::vector<MetricsRow> rows = record_metrics_row(output_dir / "metrics.csv", row);
+    data::write_png(output_dir / "curves.png", draw_curves(run_curves(rows)));
+  });
+  if (events == nullptr) return;
+  write_or_warn("TensorBoard scalars", [&] {
+    std::vector<tensorboard::Scalar> scalars;
+    for (const auto& [key, value] : json.items()) {
+      if (key == "epoch" || key == "global_step" || !value.is_number()) continue;
+      const bool validation = key.rfind("val_", 0) == 0;
+      scalars.push_back(
+          {validation ? "val/" + key.substr(4) : "epoch/" + key, value.get<double>()});
+    }
+    scalars.push_back({"epoch/epoch", static_cast<double>(m.epoch)});
+    events->write_scalars(m.global_step, scalars);
+    events->sync();
+  });
 }
 
 }  // namespace dunet::trainer

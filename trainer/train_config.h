@@ -12,6 +12,7 @@ struct RunSection {
   std::string name = "dunet";
   std::string output_dir = "runs/dunet";  // checkpoints, logs and the resolved config go here
   int64_t seed = 42;
+  bool tensorboard = true;  // event files in <output_dir>/tensorboard
 };
 
 struct TrainConfig {
@@ -27,6 +28,7 @@ struct TrainConfig {
   int64_t step_epochs = 30;              // step schedule: multiply by step_gamma every N epochs
   double step_gamma = 0.1;
   std::string loss = "bce";  // bce | dice | bce_dice
+  std::string init_weights;  // a checkpoint whose weights a new run starts from ("" = none)
   int64_t threads = 0;       // CPU threads per process; 0 = cores / local processes
   int64_t log_every_steps = 10;
   int64_t max_bad_steps = 5;  // non-finite loss/gradients in a row before the run stops

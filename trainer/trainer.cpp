@@ -173,6 +173,13 @@ FitResult Trainer::fit(const FitOptions& options) {
         s.state.epoch + 1, first_step, s.comm.size(), s.config.train.batch_size,
         first_step * global_batch, s.state.samples_in_epoch);
   }
+  if (s.comm.is_root() && s.config.run.tensorboard) {
+    write_or_warn("TensorBoard event file (the run goes on without one)", [&] {
+      s.events = std::make_unique<tensorboard::EventFileWriter>(out / "tensorboard");
+      // A resumed run writes its steps again from here: TensorBoard drops the earlier ones.
+      if (s.state.global_step > 0) s.events->write_restart(s.state.global_step + 1);
+    });
+  }
   s.run_start = Clock::now();
   s.steps_to_run = (s.config.train.epochs - s.state.epoch) * s.loader->steps_per_epoch() - first_step;
   bool finished = true;
@@ -243,6 +250,12 @@ bool Trainer::Impl::run_epoch(int64_t epoch, int64_t first_step, int64_t stop_af
                    window.steps * images_per_step() / seconds_since(window.start),
                    scaler.enabled() ? fmt::format(" loss_scale={}", scaler.state().scale) : "");
       window = {Clock::now(), 0};
+      if (events) {
+        write_or_warn("TensorBoard scalars", [&] {
+          events->write_scalars(state.global_step,
+                                {{"step/loss", loss_value}, {"step/learning_rate", lr}});
+        });
+      }
     }
     tally.stop = should_stop(stop_after_global_step);
     if (tally.stop && batch->step + 1 < steps) {
@@ -271,11 +284,7 @@ bool Trainer::Impl::finish_epoch(int64_t epoch, int64_t done_steps, double epoch
     ValidationPictures pictures{comm.is_root() ? config.validation.pictures : 0, {}};
     val = validate(model, *val_set, loader->normalization(), config.validation, comm, device,
                    &pictures);
-    if (!pictures.rows.empty()) {
-      data::write_png(std::filesystem::path(config.run.output_dir) / "predictions" /
-                          fmt::format("epoch-{:04d}.png", state.epoch),
-                      data::make_montage(pictures.rows, /*panel_height=*/192));
-    }
+    if (!pictures.rows.empty()) save_validation_pictures(pictures);
     state.last_iou = val->iou();
     state.last_dice = val->dice();
   }
@@ -288,13 +297,29 @@ bool Trainer::Impl::finish_epoch(int64_t epoch, int64_t done_steps, double epoch
       {state.epoch, state.global_step, last_lr, state.last_loss,
        done_steps * images_per_step() / epoch_seconds, loader->wait_seconds() / epoch_seconds,
        reducer ? &reducer->stats() : nullptr, val ? &*val : nullptr},
-      config.run.output_dir, comm.is_root());
+      config.run.output_dir, comm.is_root(), events.get());
 
   if (reducer) reducer->reset_stats();
   const bool checkpoint_due = state.epoch % config.checkpoint.every_epochs == 0 ||
                               state.epoch == config.train.epochs || tally.stop;
   if (checkpoint_due) save_checkpoint(is_best);
   return !tally.stop;
+}
+
+void Trainer::Impl::save_validation_pictures(const ValidationPictures& pictures) {
+  const data::Image montage = data::make_montage(pictures.rows, /*panel_height=*/192);
+  const std::string png = data::encode_png(montage);
+  write_or_warn("validation pictures", [&] {
+    write_file_durably(std::filesystem::path(config.run.output_dir) / "predictions" /
+                           fmt::format("epoch-{:04d}.png", state.epoch),
+                       png);
+  });
+  if (events) {
+    write_or_warn("TensorBoard pictures", [&] {
+      events->write_images(state.global_step, {{"val/predictions", montage.height,
+                                                montage.width, montage.channels, png}});
+    });
+  }
 }
 
 void Trainer::Impl::zero_gradients() {

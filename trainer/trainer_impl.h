@@ -17,9 +17,11 @@
 #include "launcher/communicator.h"
 #include "model/loss.h"
 #include "model/unet.h"
+#include "tensorboard/event_file.h"
 #include "trainer/gradient_reducer.h"
 #include "trainer/loss_scaler.h"
 #include "trainer/trainer.h"
+#include "trainer/validate.h"
 
 namespace dunet::trainer {
 
@@ -48,6 +50,8 @@ struct Trainer::Impl {
   // For the whole run's time left on the progress bar: the steps this process has made and
   // will make in all, and when it began.
   Clock::time_point run_start = Clock::now();
+  // Rank 0's TensorBoard event file (run.tensorboard), opened when training starts.
+  std::unique_ptr<tensorboard::EventFileWriter> events;
   int64_t steps_run = 0;
   int64_t steps_to_run = 0;
 
@@ -77,6 +81,8 @@ struct Trainer::Impl {
   // false when the run stops here.
   bool finish_epoch(int64_t epoch, int64_t done_steps, double epoch_seconds,
                     const EpochTally& tally);
+  // Rank 0: predictions/epoch-NNNN.png and the same picture in TensorBoard.
+  void save_validation_pictures(const ValidationPictures& pictures);
   // Forward and backward of one micro-batch; gradients are averaged over ranks when `sync`.
   double micro_step(data::Batch& batch, bool sync);
   void zero_gradients();

@@ -4,6 +4,7 @@
 # Usage: end_to_end.sh PATH_TO_DUNET
 source "$(dirname "$0")/lib.sh"
 DUNET=$(realpath "$1")
+TFEVENTS_READER=$(realpath "$(dirname "$0")/tfevents_reader.py")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -73,6 +74,46 @@ for epoch in range(1, 14):
     assert height >= 4 * 192 and width >= 4 * 192, (epoch, width, height)
 PY
 echo "ok: metrics.csv matches metrics.jsonl over 13 epochs; curves.png and 13 validation pictures"
+
+# TensorBoard: one event file per start, read by an independent reader (its own CRC-32C and
+# protobuf decoding). Every epoch's figures are there at its global step, as float32; the
+# resumed run's file says it went back to step 109; each validation picture is there too.
+python3 - "$TFEVENTS_READER" runs/e2e <<'PY' || fail "the TensorBoard event files are wrong"
+import glob, importlib.util, json, os, struct, sys
+spec = importlib.util.spec_from_file_location("reader", sys.argv[1])
+reader = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reader)
+run = sys.argv[2]
+files = sorted(glob.glob(f"{run}/tensorboard/events.out.tfevents.*"))
+assert len(files) == 2, files
+events = [reader.read_events(f) for f in files]
+for file_events in events:
+    assert file_events[0].get("file_version") == "brain.Event:2", file_events[0]
+restarts = [e for e in events[1] if "session_log" in e]
+assert [(e["session_log"], e["step"]) for e in restarts] == [(1, 109)], restarts
+f32 = lambda v: struct.unpack("<f", struct.pack("<f", v))[0]
+by_step = {}
+for e in events[0] + events[1]:
+    if e["scalars"].keys() & {"epoch/train_loss"}:
+        by_step[e["step"]] = e["scalars"]
+lines = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+for line in lines:
+    scalars = by_step[line["global_step"]]
+    assert scalars["epoch/epoch"] == line["epoch"]
+    assert scalars["epoch/train_loss"] == f32(line["train_loss"]), (scalars, line)
+    assert scalars["epoch/learning_rate"] == f32(line["learning_rate"]), (scalars, line)
+    assert scalars["val/iou"] == f32(line["val_iou"]), (scalars, line)
+    assert scalars["val/dice"] == f32(line["val_dice"]), (scalars, line)
+steps = [e for e in events[0] if "step/loss" in e["scalars"]]
+assert len(steps) >= 12, len(steps)
+pictures = [(e["step"], e["images"]["val/predictions"]) for es in events for e in es
+            if "val/predictions" in e["images"]]
+assert [s for s, _ in pictures] == [9 * k for k in range(1, 14)], pictures
+for step, image in pictures:
+    assert image["png_signature_ok"] and image["colorspace"] == 3, image
+    assert (image["width"], image["height"]) == (image["png_width"], image["png_height"]), image
+PY
+echo "ok: TensorBoard event files read back: 13 epochs of scalars and pictures, the restart at step 109"
 
 # What a checkpoint holds, and whether it is intact.
 "$DUNET" checkpoint inspect runs/e2e/checkpoints/best.pt > inspect.txt
