@@ -1,6 +1,9 @@
 #include "checkpoint/pytorch_state_dict.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include <fstream>
@@ -23,9 +26,28 @@ namespace fs = std::filesystem;
 constexpr char kFormat[] = "dunet-unet-state-dict";
 constexpr int kFormatVersion = 1;
 
+// What torch::pickle_save writes, but with plain dicts: its typed dicts call
+// torch.jit._pickle.restore_type_tag, which torch.load refuses by default since PyTorch 2.6
+// (weights_only=True). Plain dicts of tensors load with every torch.load, and LibTorch's
+// pickle_load reads them back.
 std::string pickled(const c10::Dict<std::string, at::Tensor>& tensors) {
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(tensors));
-  return {bytes.begin(), bytes.end()};
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&pickle](const char* data, size_t size) { pickle.insert(pickle.end(), data, data + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(tensors));
+  pickler.stop();
+  std::string archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&archive](const void* data, size_t size) {
+    archive.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(),
+                                     writer);
+  writer.writeEndOfFile();
+  return archive;
 }
 
 std::string shape_text(at::IntArrayRef sizes) {
