@@ -10,7 +10,11 @@ source "$(dirname "$0")/lib.sh"
 DEMO_CONFIG=$(realpath "$(dirname "$0")/../../configs/demo.toml")
 multinode_setup "$@"
 cluster_up 2
-SLURMD_TIMEOUT_S=10 slurm_up 2
+# SLURM marks node2 down once it has not answered for SlurmdTimeout. Keep that well above
+# MessageTimeout (10 s): a ping cycle that includes the dead node2 lasts MessageTimeout, and
+# slurmctld records node1's answer to it only when the cycle ends. With SlurmdTimeout = 10,
+# slurmctld 24.11 once found node1 "not responding" too and killed the batch step on it.
+SLURMD_TIMEOUT_S=30 slurm_up 2
 submit() { on_node node1 "$DUNET" submit "$@" | awk '/^job /{print $2}'; }
 
 # A requeued job is held for ~2 minutes (Reason=BeginTime) so that the credential of its last
@@ -108,7 +112,8 @@ grep -q "placement: 2 nodes: node1 rank 0, node2 rank 1" runs/lost/train.log ||
 holder=$(cat "$CLUSTER/nodes/node2/holder.pid")
 kill -KILL $("$CLUSTER_SH" pids "$CLUSTER" node2 | grep -vx "$holder") 2>/dev/null || true
 requeued="a rank or node was lost; requeueing $job (1 of 3)"
-for _ in $(seq 600); do grep -qF "$requeued" "$log" && break; sleep 0.1; done
+# srun returns once SLURM has marked node2 down: SlurmdTimeout plus a ping cycle or two.
+for _ in $(seq 1200); do grep -qF "$requeued" "$log" && break; sleep 0.1; done
 grep -qF "$requeued" "$log" || { slurm_logs; fail "job $job was not requeued after losing node2: $(tail -20 "$log")"; }
 # Start it once SLURM has marked node2 down, so that it runs on node1.
 for _ in $(seq 300); do on_node node1 sinfo -h -n node2 -o %t | grep -q down && break; sleep 0.2; done
