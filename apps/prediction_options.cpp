@@ -11,6 +11,11 @@ void add_prediction_options(CLI::App& cmd, infer::PredictOptions& options) {
                  "blended with Gaussian weights")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{64}, int64_t{16384}));
+  cmd.add_option("--min-nucleus-area", options.min_nucleus_area,
+                 "Predicted nuclei smaller than this (pixels) merge into the nucleus they touch "
+                 "most, or are removed where they touch none; 0 keeps every one")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   cmd.add_flag("--tta", options.tta,
                "Test-time augmentation: average the predictions of the 8 flips and rotations "
                "(8x the time)");

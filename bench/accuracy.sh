@@ -9,11 +9,15 @@
 # Either run may be left out (its column then reads "-"); a run's results stay in
 # build/accuracy-NAME/, so the other run can follow later under the same name.
 #   bench/accuracy.sh [--recipe-epochs N] [--seed-epochs M] [--name NAME] [--write]
+#   bench/accuracy.sh --rescore [--name NAME] [--write]
 # --write puts the table in docs/accuracy.md between <!-- accuracy-NAME:begin/end -->.
+# --rescore scores the final weights of the runs already in build/accuracy-NAME/ again, with
+# this build's `dunet eval` (e.g. after a change to how nuclei are found), without training.
 source "$(dirname "$0")/lib.sh"
-RECIPE_EPOCHS="" SEED_EPOCHS="" NAME=run
+RECIPE_EPOCHS="" SEED_EPOCHS="" NAME=run RESCORE=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --rescore) RESCORE=1; shift ;;
     --recipe-epochs) RECIPE_EPOCHS=$2; shift 2 ;;
     --seed-epochs) SEED_EPOCHS=$2; shift 2 ;;
     --name) NAME=$2; shift 2 ;;
@@ -21,8 +25,9 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$RECIPE_EPOCHS$SEED_EPOCHS" ] || {
+[ -n "$RECIPE_EPOCHS$SEED_EPOCHS" ] || [ "$RESCORE" = 1 ] || {
   echo "usage: bench/accuracy.sh [--recipe-epochs N] [--seed-epochs M] [--name NAME] [--write]" >&2
+  echo "       bench/accuracy.sh --rescore [--name NAME] [--write]" >&2
   exit 2; }
 prepare_bench_data
 SOURCE_DIR=$ROOT/../shared/data/dsb2018/train
@@ -44,8 +49,13 @@ train_and_score() {
     { tail -20 "$OUT/$which.log"; exit 1; }
   end=$(date +%s)
   echo $((end - start)) > "$OUT/$which.seconds"
-  local final
-  final=$(ls "$OUT/$which"/checkpoints/step-*.pt | sort | tail -1)
+  score "$which"
+}
+# score WHICH: `dunet eval` of the run's final weights on the held-out split.
+score() {
+  local which=$1 final
+  final=$(ls "$OUT/$1"/checkpoints/step-*.pt | sort | tail -1)
+  rm -rf "${OUT:?}/$which-eval"
   "$DUNET" eval --model "$final" --input "$SOURCE_DIR" --held-out "$DATA" \
     --out "$OUT/$which-eval" > "$OUT/$which-eval.log" 2>&1 ||
     { tail -20 "$OUT/$which-eval.log"; exit 1; }
@@ -53,6 +63,11 @@ train_and_score() {
 [ -z "$RECIPE_EPOCHS" ] || train_and_score recipe configs/dsb2018.toml "$RECIPE_EPOCHS"
 [ -z "$SEED_EPOCHS" ] ||
   train_and_score seed configs/dsb2018-seed.toml "$SEED_EPOCHS" --set model.base_channels=16
+if [ "$RESCORE" = 1 ]; then
+  for which in recipe seed; do
+    if [ -f "$OUT/$which.seconds" ]; then score "$which"; fi
+  done
+fi
 
 TABLE=$(python3 - "$OUT" "$(git rev-parse --short HEAD)" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$DATA_SOURCE" <<'PY'

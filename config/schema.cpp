@@ -163,6 +163,11 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
            "outlines); 0 = none",
            0, 64},
           c.validation.pictures);
+  v.field({"validation", "min_nucleus_area",
+           "predicted nuclei smaller than this (pixels) merge into the nucleus they touch most, "
+           "or are removed where they touch none, before the DSB2018 score; 0 keeps every one",
+           0, kIntMax},
+          c.validation.min_nucleus_area);
 
   v.section("checkpoint", "Checkpoints in <output_dir>/checkpoints");
   v.field({"checkpoint", "every_epochs", "epochs between checkpoints (the last is always saved)", 1,

@@ -50,20 +50,24 @@ void write_durably(const fs::path& target, const std::function<void(const fs::pa
   }
 }
 
-void write_bytes(const fs::path& path, std::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw system_error("create '" + path.string() + "'");
+int write_all(int fd, std::string_view bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved_errno = errno;
-      ::close(fd);
-      errno = saved_errno;
-      throw system_error("write");
-    }
+    if (n < 0) return errno;
     done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+void write_bytes(const fs::path& path, std::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw system_error("create '" + path.string() + "'");
+  if (const int error = write_all(fd, bytes); error != 0) {
+    ::close(fd);
+    errno = error;
+    throw system_error("write");
   }
   if (::close(fd) != 0) throw system_error("close");
 }

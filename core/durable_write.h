@@ -23,6 +23,10 @@ void write_file_durably(const std::filesystem::path& target, std::string_view by
 // that a failure reports the system's cause (ENOSPC, EROFS, EDQUOT, ...).
 void write_bytes(const std::filesystem::path& path, std::string_view bytes);
 
+// Writes all of `bytes` to the open file `fd`, through short writes and EINTR. Returns 0, or
+// the errno of the write that failed: the caller decides what a failure leaves behind.
+int write_all(int fd, std::string_view bytes);
+
 // The temp file write_durably uses for `target`; a leftover one (the process was killed
 // mid-write) is never a finished file.
 std::filesystem::path temp_path_for(const std::filesystem::path& target);

@@ -166,6 +166,68 @@ LabelImage split_nuclei(const Image& foreground01, const Image& outline_probabil
   return out;
 }
 
+void remove_small_nuclei(LabelImage& nuclei, int64_t min_area) {
+  if (min_area <= 1 || nuclei.count == 0) return;
+  const auto rows = static_cast<int>(nuclei.height), cols = static_cast<int>(nuclei.width);
+  std::vector<int32_t>& labels = nuclei.labels;
+  std::vector<std::vector<int>> pixels(static_cast<size_t>(nuclei.count) + 1);
+  for (int i = 0; i < rows * cols; ++i) {
+    const int32_t l = labels[static_cast<size_t>(i)];
+    if (l > 0) pixels[static_cast<size_t>(l)].push_back(i);
+  }
+  const auto area = [&](int32_t l) {
+    return static_cast<int64_t>(pixels[static_cast<size_t>(l)].size());
+  };
+  using Entry = std::pair<int64_t, int32_t>;  // area when queued, label
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> small;
+  for (int32_t l = 1; l <= nuclei.count; ++l) {
+    if (area(l) > 0 && area(l) < min_area) small.emplace(area(l), l);
+  }
+  std::unordered_map<int32_t, int64_t> contacts;
+  while (!small.empty()) {
+    const auto [queued_area, l] = small.top();
+    small.pop();
+    if (area(l) != queued_area) continue;  // grown by a merge, and queued again if still small
+    contacts.clear();
+    for (const int i : pixels[static_cast<size_t>(l)]) {
+      const int y = i / cols, x = i % cols;
+      const auto touch = [&](int n) {
+        const int32_t other = labels[static_cast<size_t>(n)];
+        if (other > 0 && other != l) ++contacts[other];
+      };
+      if (y > 0) touch(i - cols);
+      if (y + 1 < rows) touch(i + cols);
+      if (x > 0) touch(i - 1);
+      if (x + 1 < cols) touch(i + 1);
+    }
+    int32_t into = 0;  // the most shared edges, then the larger object, then the lower label
+    std::tuple<int64_t, int64_t, int32_t> best{0, 0, 0};
+    for (const auto& [other, edges] : contacts) {
+      const std::tuple<int64_t, int64_t, int32_t> rank{edges, area(other), -other};
+      if (into == 0 || rank > best) into = other, best = rank;
+    }
+    std::vector<int>& from = pixels[static_cast<size_t>(l)];
+    for (const int i : from) labels[static_cast<size_t>(i)] = into;
+    if (into != 0) {
+      std::vector<int>& to = pixels[static_cast<size_t>(into)];
+      to.insert(to.end(), from.begin(), from.end());
+      if (area(into) < min_area) small.emplace(area(into), into);
+    }
+    from.clear();
+    from.shrink_to_fit();
+  }
+  nuclei.count = renumber_in_raster_order(labels);
+}
+
+LabelImage find_nuclei(const Image& foreground01, const Image& outline_probability,
+                       int64_t min_area) {
+  LabelImage nuclei = outline_probability.pixels.empty()
+                          ? connected_components(foreground01)
+                          : split_nuclei(foreground01, outline_probability);
+  remove_small_nuclei(nuclei, min_area);
+  return nuclei;
+}
+
 void write_label_image(const fs::path& path, const LabelImage& labels) {
   DUNET_CHECK(labels.count <= 65535, DataError, "cannot write '", path.string(),
               "': ", labels.count, " objects do not fit a 16-bit label image");

@@ -198,6 +198,7 @@ EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& option
                                        {"threshold", options.predict.threshold},
                                        {"tile_size", options.predict.tile_size},
                                        {"tta", options.predict.tta},
+                                       {"min_nucleus_area", options.predict.min_nucleus_area},
                                        {"input", options.input.string()},
                                        {"by_kind", figures_by_kind(report.images)}};
   write_file_durably(options.out / "summary.json", summary.dump(2) + "\n");

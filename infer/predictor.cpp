@@ -100,8 +100,8 @@ Prediction Predictor::predict(const data::Image& image, const PredictOptions& op
       },
       {options.tile_size, 0.5, options.tta});
   if (options.nuclei) {
-    prediction.nuclei = outlines ? data::split_nuclei(prediction.mask, prediction.outline)
-                                 : data::connected_components(prediction.mask);
+    prediction.nuclei =
+        data::find_nuclei(prediction.mask, prediction.outline, options.min_nucleus_area);
   }
   return prediction;
 }

@@ -17,14 +17,16 @@ struct PredictOptions {
   int64_t tile_size = 512;  // larger images are predicted in Gaussian-blended windows
   bool tta = false;         // average over the 8 flips and rotations
   bool nuclei = true;       // Predictor::predict labels the nuclei too
+  int64_t min_nucleus_area = 15;  // smaller ones merge into a neighbour or go (data::find_nuclei)
 };
 
 // What one image gives: the foreground, and the nuclei in it.
 struct Prediction {
   data::Image mask;     // 0/1, channels = 1
   data::Image outline;  // outline probability 0..255 (channels = 1); empty for a 1-output model
-  // One label per nucleus: the watershed of the outlines from the cores (data::split_nuclei)
-  // for a model with an outline channel, else the connected components of the foreground.
+  // One label per nucleus (data::find_nuclei): the watershed of the outlines from the cores
+  // for a model with an outline channel, else the connected components of the foreground;
+  // nuclei under PredictOptions::min_nucleus_area pixels merged into a neighbour or removed.
   data::LabelImage nuclei;
 };
 

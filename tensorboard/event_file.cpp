@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/durable_write.h"
 #include "core/error.h"
 #include "event.pb.h"
 
@@ -123,20 +124,13 @@ void EventFileWriter::append(const std::string& serialized_event) {
   const std::string record = frame_record(serialized_event);
   const off_t before = ::lseek(fd_, 0, SEEK_END);
   if (before < 0) throw_io(path_, "seek in");
-  size_t done = 0;
-  while (done < record.size()) {
-    const ssize_t n = ::write(fd_, record.data() + done, record.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      // No half record stays behind (a full disk): the file ends at its last whole record.
-      const int saved_errno = errno;
-      if (::ftruncate(fd_, before) != 0) {
-        // Nothing more to do; the reader skips a cut-off record.
-      }
-      errno = saved_errno;
-      throw_io(path_, "append to");
+  if (const int error = write_all(fd_, record); error != 0) {
+    // No half record stays behind (a full disk): the file ends at its last whole record.
+    if (::ftruncate(fd_, before) != 0) {
+      // Nothing more to do; the reader skips a cut-off record.
     }
-    done += static_cast<size_t>(n);
+    errno = error;
+    throw_io(path_, "append to");
   }
 }
 

@@ -47,6 +47,7 @@ struct ValidationConfig {
   double threshold = 0.5;    // probability above which a pixel is foreground
   int64_t tile_size = 512;   // images larger than this are predicted in overlapping tiles
   int64_t pictures = 4;      // validation images drawn in <output_dir>/predictions each time
+  int64_t min_nucleus_area = 15;  // smaller predicted nuclei merge into a neighbour or go
 };
 
 struct CheckpointConfig {

@@ -27,12 +27,13 @@ data::Image to_image(const torch::Tensor& map) {  // [H, W] uint8
 
 // The nuclei of one image's logits [1, K, H, W], found as `dunet infer` finds them
 // (infer::Predictor::predict).
-data::LabelImage predicted_nuclei(const torch::Tensor& logits, double threshold) {
-  const double t = std::clamp(threshold, 1e-7, 1.0 - 1e-7);
+data::LabelImage predicted_nuclei(const torch::Tensor& logits, const ValidationConfig& config) {
+  const double t = std::clamp(config.threshold, 1e-7, 1.0 - 1e-7);
   const data::Image mask = to_image(logits[0][0] > std::log(t / (1.0 - t)));
-  return logits.size(1) >= 2
-             ? data::split_nuclei(mask, to_image((torch::sigmoid(logits[0][1]) * 255).round()))
-             : data::connected_components(mask);
+  const data::Image outline = logits.size(1) >= 2
+                                  ? to_image((torch::sigmoid(logits[0][1]) * 255).round())
+                                  : data::Image{};
+  return data::find_nuclei(mask, outline, config.min_nucleus_area);
 }
 
 // The nuclei of a sample: its labels or, in shards written before labels were, the connected
@@ -69,7 +70,7 @@ model::MetricTotals validate(model::UNet& model, const data::ShardSet& samples,
     const bool picture_due =
         pictures != nullptr && static_cast<int64_t>(pictures->rows.size()) < pictures->wanted;
     if (!sample.labels.empty() || picture_due) {
-      const data::LabelImage nuclei = predicted_nuclei(logits, config.threshold);
+      const data::LabelImage nuclei = predicted_nuclei(logits, config);
       if (!sample.labels.empty()) {
         image.dsb_score_sum =
             model::dsb_instance_score({sample.labels.begin(), sample.labels.end()}, nuclei.labels)

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """An independent check of `dunet eval`: recomputes every image's figures from the files.
 
-Usage: dsb_score_oracle.py INPUT_DIR REPORT_DIR
+Usage: dsb_score_oracle.py INPUT_DIR REPORT_DIR [MIN_AREA UNFILTERED_REPORT_DIR]
 
 Truth: one mask file per nucleus (INPUT_DIR/<id>/masks/*). Prediction: REPORT_DIR/labels/<id>.png.
 Written apart from dunet's C++: images read by scikit-image, the IoU of every pair of objects as
 a dense matrix by numpy, the connected components of the predicted foreground by
 skimage.measure.label. Checks per image the DSB2018 score, the pixel IoU and Dice, the counts,
 and that dunet's nuclei are exactly skimage's 8-connected components; then the summary.
+For a 1-channel model scored with --min-nucleus-area 0, the labels' foreground is the predicted
+mask. A report made with --min-nucleus-area MIN_AREA is checked against the one made with 0
+(UNFILTERED_REPORT_DIR): the same mask, and its components of MIN_AREA pixels or more.
 """
 import csv
 import json
@@ -65,7 +68,14 @@ def fail(message):
     sys.exit(1)
 
 
-def main(input_dir, report_dir):
+def read_labels(report_dir, sid):
+    labels = io.imread(os.path.join(report_dir, "labels", sid + ".png"))
+    if labels.dtype != np.uint16:
+        fail("%s: labels are %s, expected a 16-bit PNG" % (sid, labels.dtype))
+    return labels.astype(np.int64)
+
+
+def main(input_dir, report_dir, min_area=0, unfiltered_dir=None):
     rows = list(csv.DictReader(open(os.path.join(report_dir, "images.csv"))))
     samples = sorted(d for d in os.listdir(input_dir) if os.path.isdir(os.path.join(input_dir, d)))
     if [r["id"] for r in rows] != samples:
@@ -80,23 +90,28 @@ def main(input_dir, report_dir):
             fail("%s: kind %s in images.csv, the oracle finds %s" % (sid, row["kind"], kind))
         mask_dir = os.path.join(input_dir, sid, "masks")
         masks = sorted(os.listdir(mask_dir))
-        predicted = io.imread(os.path.join(report_dir, "labels", sid + ".png"))
-        if predicted.dtype != np.uint16:
-            fail("%s: labels are %s, expected a 16-bit PNG" % (sid, predicted.dtype))
+        predicted = read_labels(report_dir, sid)
+        unfiltered = read_labels(unfiltered_dir, sid) if unfiltered_dir else predicted
         truth = np.zeros(predicted.shape, np.int64)
         for k, name in enumerate(masks):
             m = io.imread(os.path.join(mask_dir, name))
             truth[(m if m.ndim == 2 else m[..., 0]) > 0] = k + 1
-        foreground = predicted > 0
+        foreground = unfiltered > 0
         components = measure.label(foreground, connectivity=2)
-        if not same_partition(components, predicted.astype(np.int64)):
-            fail("%s: dunet's nuclei are not the 8-connected components of its foreground" % sid)
+        if min_area > 0:
+            small = np.bincount(components.ravel()) < min_area
+            small[0] = False
+            components[small[components]] = 0
+            components = measure.label(components > 0, connectivity=2)
+        if not same_partition(components, predicted):
+            fail("%s: dunet's nuclei are not the 8-connected components of its foreground "
+                 "with %d pixels or more" % (sid, min_area))
         tp = int((foreground & (truth > 0)).sum())
         fp = int((foreground & (truth == 0)).sum())
         fn = int((~foreground & (truth > 0)).sum())
         iou = tp / (tp + fp + fn) if tp + fp + fn else 1.0
         dice = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
-        score = dsb_score(truth, predicted.astype(np.int64))
+        score = dsb_score(truth, predicted)
         expected = {"true_nuclei": len(masks), "predicted_nuclei": int(components.max()),
                     "pixel_tp": tp, "pixel_fp": fp, "pixel_fn": fn}
         for key, value in expected.items():
@@ -131,4 +146,6 @@ def main(input_dir, report_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) not in (3, 5):
+        fail("usage: dsb_score_oracle.py INPUT_DIR REPORT_DIR [MIN_AREA UNFILTERED_REPORT_DIR]")
+    main(sys.argv[1], sys.argv[2], *((int(sys.argv[3]), sys.argv[4]) if len(sys.argv) == 5 else ()))

@@ -19,19 +19,27 @@ tiny_config tiny.toml run
   fail "training: $(tail -3 train.log)"
 ckpt=run/checkpoints/best.pt
 
-"$DUNET" eval --model "$ckpt" --input png --out report > eval.log 2>&1 || fail "eval: $(cat eval.log)"
+# Every predicted object kept, so that the labels show the whole predicted mask.
+"$DUNET" eval --model "$ckpt" --input png --out report --min-nucleus-area 0 > eval.log 2>&1 ||
+  fail "eval: $(cat eval.log)"
 grep -q "eval: 16 images, pixel IoU" eval.log || fail "no summary line: $(cat eval.log)"
 [ "$(ls report/labels | wc -l)" = 16 ] || fail "expected 16 label images: $(ls report/labels)"
 [ "$(wc -l < report/images.csv)" = 17 ] || fail "expected a header and 16 rows: $(cat report/images.csv)"
 "$PYTHON" "$ORACLE" png report || fail "dunet eval disagrees with the oracle"
 echo "ok: dunet eval agrees with numpy and scikit-image on every image"
+# The default: objects under 15 pixels are no nuclei; the mask and its pixel figures stay.
+"$DUNET" eval --model "$ckpt" --input png --out report_min > eval.log 2>&1 ||
+  fail "eval: $(cat eval.log)"
+grep -q '"min_nucleus_area": 15' report_min/summary.json || fail "summary.json does not say min_nucleus_area"
+"$PYTHON" "$ORACLE" png report_min 15 report || fail "dunet eval --min-nucleus-area 15 disagrees with the oracle"
+echo "ok: with --min-nucleus-area 15, the oracle's components of 15 pixels or more"
 # The held-out split of the prepared set: its 4 validation samples (16 x 0.25), each row the
 # same as in the report over every image.
 "$DUNET" eval --model "$ckpt" --input png --held-out shards --out held > held.log 2>&1 ||
   fail "eval --held-out: $(cat held.log)"
 [ "$(wc -l < held/images.csv)" = 5 ] || fail "expected a header and 4 held-out rows: $(cat held/images.csv)"
 tail -n +2 held/images.csv | while read -r row; do
-  grep -qxF "$row" report/images.csv || fail "held-out row differs from the full report: $row"
+  grep -qxF "$row" report_min/images.csv || fail "held-out row differs from the full report: $row"
 done
 "$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1])); assert s["images"] == 4, s' \
   held/summary.json || fail "held/summary.json does not count 4 images"

@@ -3,7 +3,7 @@
 # trains on shards that carry nucleus labels and reports the DSB2018 score in validation;
 # `dunet infer` writes the nuclei as a 16-bit label image (PNG and TIFF), a per-nucleus CSV and
 # an outline overlay, each checked against scikit-image's regionprops (an independent
-# implementation), for one image and for a folder.
+# implementation), for one image and for a folder; nuclei under --min-nucleus-area are gone.
 # Usage: nuclei.sh PATH_TO_DUNET
 source "$(dirname "$0")/lib.sh"
 DUNET=$(realpath "$1")
@@ -42,9 +42,19 @@ import numpy as np, skimage.io, skimage.measure
 image, mask, labels = (skimage.io.imread(p) for p in sys.argv[1:4])
 rows = list(csv.DictReader(open(sys.argv[4])))
 assert labels.dtype == np.uint16, labels.dtype
-assert ((labels > 0) == (mask == 255)).all(), "the nuclei do not cover the foreground exactly"
+# The nuclei cover the foreground but for specks under --min-nucleus-area (15): groups of
+# 4-connected pixels with fewer pixels than that, none 4-adjacent to a nucleus.
+foreground, labelled = mask == 255, labels > 0
+assert not (labelled & ~foreground).any(), "a nucleus lies outside the foreground"
+specks = skimage.measure.label(foreground & ~labelled, connectivity=1)
+assert all(p.area < 15 for p in skimage.measure.regionprops(specks)), "a removed object has 15+ pixels"
+grown = np.zeros_like(labelled)
+grown[1:] |= labelled[:-1]; grown[:-1] |= labelled[1:]
+grown[:, 1:] |= labelled[:, :-1]; grown[:, :-1] |= labelled[:, 1:]
+assert not (grown & (specks > 0)).any(), "a removed object touches a nucleus"
 props = skimage.measure.regionprops(labels.astype(np.int32), intensity_image=image)
 assert len(rows) == len(props) == labels.max(), (len(rows), len(props), labels.max())
+assert all(p.area >= 15 for p in props), "a nucleus of fewer than 15 pixels"
 names = ["red", "green", "blue", "alpha"][: image.shape[2]] if image.ndim == 3 else ["grey"]
 for row, p in zip(rows, props):
     assert int(row["label"]) == p.label and int(row["area"]) == p.area, (row, p.label, p.area)

@@ -203,6 +203,79 @@ TEST(Labels, ComponentsInstanceMasksAndLabelPngs) {
   EXPECT_THROW(write_label_image(tmp / "too_many.png", many), DataError);
 }
 
+// A label image drawn as rows of characters: '.' is background, '1'..'9' a label.
+LabelImage drawn_labels(const std::vector<std::string>& rows) {
+  LabelImage out;
+  out.height = static_cast<int64_t>(rows.size());
+  out.width = static_cast<int64_t>(rows.front().size());
+  for (const std::string& row : rows) {
+    for (const char c : row) {
+      out.labels.push_back(c == '.' ? 0 : c - '0');
+      out.count = std::max(out.count, out.labels.back());
+    }
+  }
+  return out;
+}
+
+TEST(Labels, SmallNucleiMergeIntoTheNeighbourTheyTouchMostElseGo) {
+  // 3 touches 1 and 2 along one edge each: the larger, 1, takes it. 4 and 5 touch nothing.
+  LabelImage specks = drawn_labels({"111...",  //
+                                    "111322",  //
+                                    "111.22",  //
+                                    "....22",  //
+                                    "4.55..",  //
+                                    "..5..."});
+  remove_small_nuclei(specks, 4);
+  EXPECT_EQ(specks.labels, drawn_labels({"111...",  //
+                                         "111122",  //
+                                         "111.22",  //
+                                         "....22",  //
+                                         "......",  //
+                                         "......"})
+                               .labels);
+  EXPECT_EQ(specks.count, 2);
+
+  // Shared edges come before size: 3 touches 1 twice and 2 three times.
+  LabelImage fragment = drawn_labels({"11132",  //
+                                      "11132",  //
+                                      "11122",  //
+                                      "....2",  //
+                                      "....2"});
+  remove_small_nuclei(fragment, 3);
+  EXPECT_EQ(fragment.labels, drawn_labels({"11122",  //
+                                           "11122",  //
+                                           "11122",  //
+                                           "....2",  //
+                                           "....2"})
+                                 .labels);
+
+  // Two specks that touch: the smaller joins the larger, which stays if the two reach the
+  // minimum together and goes otherwise. Labels are renumbered in raster order.
+  const LabelImage pair = drawn_labels({"..77766", "1......"});
+  LabelImage kept = pair;
+  remove_small_nuclei(kept, 5);
+  EXPECT_EQ(kept.labels, drawn_labels({"..11111", "......."}).labels);
+  EXPECT_EQ(kept.count, 1);
+  LabelImage gone = pair;
+  remove_small_nuclei(gone, 6);
+  EXPECT_EQ(gone.count, 0);
+  EXPECT_EQ(std::count(gone.labels.begin(), gone.labels.end(), 0), 14);
+
+  LabelImage untouched = pair;
+  remove_small_nuclei(untouched, 1);
+  EXPECT_EQ(untouched.labels, pair.labels);
+  EXPECT_EQ(untouched.count, 7);
+
+  // find_nuclei without an outline map: connected components, then the same rule.
+  Image foreground{3, 5, 1, {1, 1, 0, 0, 1,  //
+                             1, 1, 0, 0, 0,  //
+                             0, 0, 0, 1, 0}};
+  EXPECT_EQ(find_nuclei(foreground, Image{}, 0).count, 3);
+  const LabelImage big = find_nuclei(foreground, Image{}, 2);
+  EXPECT_EQ(big.count, 1);
+  EXPECT_EQ(std::count(big.labels.begin(), big.labels.end(), 1), 4);
+}
+
 TEST(Labels, NucleusMeasurementsInClosedForm) {
   // Nucleus 1: the 3 x 2 box x 1..3, y 2..3; nucleus 2: an L of 3 pixels; label 3 has no pixels.
   LabelImage labels{5, 6, 3, std::vector<int32_t>(30, 0)};
