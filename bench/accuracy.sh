@@ -41,6 +41,7 @@ train_and_score() {
   shift 3
   rm -rf "${OUT:?}/$which" "$OUT/$which-eval"
   echo "$epochs" > "$OUT/$which.epochs"
+  git rev-parse --short HEAD > "$OUT/$which.commit"
   local start end
   start=$(date +%s)
   "$DUNET" train --config "$config" --resume never --set "run.output_dir=\"$OUT/$which\"" \
@@ -77,8 +78,12 @@ configs = {"recipe": "configs/dsb2018.toml", "seed": "configs/dsb2018-seed.toml,
 runs = {w: (c, open(f"{out}/{w}.epochs").read().strip()) for w, c in configs.items()
         if os.path.exists(f"{out}/{w}-eval/summary.json")}
 flags = " ".join(f"--{w}-epochs {e}" for w, (c, e) in runs.items())
-print(f"Command: `bench/accuracy.sh {flags}` "
-      f"(commit {commit}, {cpu}, 1 process x 2 threads; data: {data}).\n")
+def trained_at(which):
+    path = f"{out}/{which}.commit"
+    return open(path).read().strip() if os.path.exists(path) else "?"
+trained = ", ".join(f"{w} at {trained_at(w)}" for w in runs)
+print(f"Command: `bench/accuracy.sh {flags}` (trained: {trained}; scored at commit {commit}; "
+      f"{cpu}, 1 process x 2 threads; data: {data}).\n")
 print("| run | epochs | training time | held-out pixel IoU | Dice | DSB2018 score | "
       "validation IoU per epoch |")
 print("|---|---|---|---|---|---|---|")
