@@ -185,7 +185,8 @@ void remove_small_nuclei(LabelImage& nuclei, int64_t min_area) {
   }
   std::unordered_map<int32_t, int64_t> contacts;
   while (!small.empty()) {
-    const auto [queued_area, l] = small.top();
+    const int64_t queued_area = small.top().first;
+    const int32_t l = small.top().second;  // not a structured binding: the lambda below uses it
     small.pop();
     if (area(l) != queued_area) continue;  // grown by a merge, and queued again if still small
     contacts.clear();
