@@ -55,7 +55,7 @@ train_and_score() {
 # score WHICH: `dunet eval` of the run's final weights on the held-out split.
 score() {
   local which=$1 final
-  final=$(ls "$OUT/$1"/checkpoints/step-*.pt | sort | tail -1)
+  final=$(ls "$OUT/$which"/checkpoints/step-*.pt | sort | tail -1)
   rm -rf "${OUT:?}/$which-eval"
   "$DUNET" eval --model "$final" --input "$SOURCE_DIR" --held-out "$DATA" \
     --out "$OUT/$which-eval" > "$OUT/$which-eval.log" 2>&1 ||
