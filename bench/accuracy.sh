@@ -10,9 +10,11 @@
 # build/accuracy-NAME/, so the other run can follow later under the same name.
 #   bench/accuracy.sh [--recipe-epochs N] [--seed-epochs M] [--name NAME] [--write]
 #   bench/accuracy.sh --rescore [--name NAME] [--write]
+#   bench/accuracy.sh --name NAME --write
 # --write puts the table in docs/accuracy.md between <!-- accuracy-NAME:begin/end -->.
 # --rescore scores the final weights of the runs already in build/accuracy-NAME/ again, with
 # this build's `dunet eval` (e.g. after a change to how nuclei are found), without training.
+# --write alone writes the table of the runs already scored in build/accuracy-NAME/.
 source "$(dirname "$0")/lib.sh"
 RECIPE_EPOCHS="" SEED_EPOCHS="" NAME=run RESCORE=0
 while [ $# -gt 0 ]; do
@@ -25,9 +27,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$RECIPE_EPOCHS$SEED_EPOCHS" ] || [ "$RESCORE" = 1 ] || {
+[ -n "$RECIPE_EPOCHS$SEED_EPOCHS" ] || [ "$RESCORE" = 1 ] || [ "$WRITE" = 1 ] || {
   echo "usage: bench/accuracy.sh [--recipe-epochs N] [--seed-epochs M] [--name NAME] [--write]" >&2
   echo "       bench/accuracy.sh --rescore [--name NAME] [--write]" >&2
+  echo "       bench/accuracy.sh --name NAME --write" >&2
   exit 2; }
 prepare_bench_data
 SOURCE_DIR=$ROOT/../shared/data/dsb2018/train
@@ -57,6 +60,7 @@ score() {
   local which=$1 final
   final=$(ls "$OUT/$which"/checkpoints/step-*.pt | sort | tail -1)
   rm -rf "${OUT:?}/$which-eval"
+  git rev-parse --short HEAD > "$OUT/$which-eval.commit"
   "$DUNET" eval --model "$final" --input "$SOURCE_DIR" --held-out "$DATA" \
     --out "$OUT/$which-eval" > "$OUT/$which-eval.log" 2>&1 ||
     { tail -20 "$OUT/$which-eval.log"; exit 1; }
@@ -78,11 +82,11 @@ configs = {"recipe": "configs/dsb2018.toml", "seed": "configs/dsb2018-seed.toml,
 runs = {w: (c, open(f"{out}/{w}.epochs").read().strip()) for w, c in configs.items()
         if os.path.exists(f"{out}/{w}-eval/summary.json")}
 flags = " ".join(f"--{w}-epochs {e}" for w, (c, e) in runs.items())
-def trained_at(which):
-    path = f"{out}/{which}.commit"
-    return open(path).read().strip() if os.path.exists(path) else "?"
-trained = ", ".join(f"{w} at {trained_at(w)}" for w in runs)
-print(f"Command: `bench/accuracy.sh {flags}` (trained: {trained}; scored at commit {commit}; "
+def commit_of(path, unknown):
+    return open(path).read().strip() if os.path.exists(path) else unknown
+trained = ", ".join(f"{w} at {commit_of(f'{out}/{w}.commit', '?')}" for w in runs)
+scored = ", ".join(f"{w} at {commit_of(f'{out}/{w}-eval.commit', commit)}" for w in runs)
+print(f"Command: `bench/accuracy.sh {flags}` (trained: {trained}; scored: {scored}; "
       f"{cpu}, 1 process x 2 threads; data: {data}).\n")
 print("| run | epochs | training time | held-out pixel IoU | Dice | DSB2018 score | "
       "validation IoU per epoch |")
