@@ -8,19 +8,24 @@
 # budget): time one epoch of each first (an epoch's line in the log), then pass the counts.
 # Either run may be left out (its column then reads "-"); a run's results stay in
 # build/accuracy-NAME/, so the other run can follow later under the same name.
-#   bench/accuracy.sh [--recipe-epochs N] [--seed-epochs M] [--name NAME] [--write]
+#   bench/accuracy.sh [--recipe-epochs N] [--recipe-set KEY=VALUE]... [--seed-epochs M]
+#                     [--name NAME] [--write]
 #   bench/accuracy.sh --rescore [--name NAME] [--write]
 #   bench/accuracy.sh --name NAME --write
 # --write puts the table in docs/accuracy.md between <!-- accuracy-NAME:begin/end -->.
 # --rescore scores the final weights of the runs already in build/accuracy-NAME/ again, with
 # this build's `dunet eval` (e.g. after a change to how nuclei are found), without training.
 # --write alone writes the table of the runs already scored in build/accuracy-NAME/.
+# --recipe-set passes a `--set` to the recipe's training only, for a choice that suits this
+# machine but not every one (e.g. train.precision="bf16" on a CPU with avx512_bf16); the table
+# names it.
 source "$(dirname "$0")/lib.sh"
-RECIPE_EPOCHS="" SEED_EPOCHS="" NAME=run RESCORE=0
+RECIPE_EPOCHS="" SEED_EPOCHS="" NAME=run RESCORE=0 RECIPE_SETS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rescore) RESCORE=1; shift ;;
     --recipe-epochs) RECIPE_EPOCHS=$2; shift 2 ;;
+    --recipe-set) RECIPE_SETS+=(--set "$2"); shift 2 ;;
     --seed-epochs) SEED_EPOCHS=$2; shift 2 ;;
     --name) NAME=$2; shift 2 ;;
     --write) WRITE=1; shift ;;
@@ -28,7 +33,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$RECIPE_EPOCHS$SEED_EPOCHS" ] || [ "$RESCORE" = 1 ] || [ "$WRITE" = 1 ] || {
-  echo "usage: bench/accuracy.sh [--recipe-epochs N] [--seed-epochs M] [--name NAME] [--write]" >&2
+  echo "usage: bench/accuracy.sh [--recipe-epochs N] [--recipe-set KEY=VALUE]... [--seed-epochs M]" >&2
+  echo "                         [--name NAME] [--write]" >&2
   echo "       bench/accuracy.sh --rescore [--name NAME] [--write]" >&2
   echo "       bench/accuracy.sh --name NAME --write" >&2
   exit 2; }
@@ -44,6 +50,7 @@ train_and_score() {
   shift 3
   rm -rf "${OUT:?}/$which" "$OUT/$which-eval"
   echo "$epochs" > "$OUT/$which.epochs"
+  printf '%s\n' "$@" | grep -v '^--set$' > "$OUT/$which.sets" || true
   git rev-parse --short HEAD > "$OUT/$which.commit"
   local start end
   start=$(date +%s)
@@ -65,7 +72,8 @@ score() {
     --out "$OUT/$which-eval" > "$OUT/$which-eval.log" 2>&1 ||
     { tail -20 "$OUT/$which-eval.log"; exit 1; }
 }
-[ -z "$RECIPE_EPOCHS" ] || train_and_score recipe configs/dsb2018.toml "$RECIPE_EPOCHS"
+[ -z "$RECIPE_EPOCHS" ] ||
+  train_and_score recipe configs/dsb2018.toml "$RECIPE_EPOCHS" "${RECIPE_SETS[@]}"
 [ -z "$SEED_EPOCHS" ] ||
   train_and_score seed configs/dsb2018-seed.toml "$SEED_EPOCHS" --set model.base_channels=16
 if [ "$RESCORE" = 1 ]; then
@@ -79,9 +87,14 @@ TABLE=$(python3 - "$OUT" "$(git rev-parse --short HEAD)" \
 import json, os, sys
 out, commit, cpu, data = sys.argv[1:]
 configs = {"recipe": "configs/dsb2018.toml", "seed": "configs/dsb2018-seed.toml, base 16"}
-runs = {w: (c, open(f"{out}/{w}.epochs").read().strip()) for w, c in configs.items()
-        if os.path.exists(f"{out}/{w}-eval/summary.json")}
-flags = " ".join(f"--{w}-epochs {e}" for w, (c, e) in runs.items())
+def recipe_sets(which):
+    path = f"{out}/{which}.sets"
+    sets = open(path).read().splitlines() if which == "recipe" and os.path.exists(path) else []
+    return [s for s in sets if s]
+runs = {w: (c + "".join(f", {s}" for s in recipe_sets(w)), open(f"{out}/{w}.epochs").read().strip())
+        for w, c in configs.items() if os.path.exists(f"{out}/{w}-eval/summary.json")}
+flags = " ".join(f"--{w}-epochs {e}" + "".join(f" --recipe-set '{s}'" for s in recipe_sets(w))
+                 for w, (c, e) in runs.items())
 def commit_of(path, unknown):
     return open(path).read().strip() if os.path.exists(path) else unknown
 trained = ", ".join(f"{w} at {commit_of(f'{out}/{w}.commit', '?')}" for w in runs)
