@@ -16,9 +16,9 @@
 # --rescore scores the final weights of the runs already in build/accuracy-NAME/ again, with
 # this build's `dunet eval` (e.g. after a change to how nuclei are found), without training.
 # --write alone writes the table of the runs already scored in build/accuracy-NAME/.
-# --recipe-set passes a `--set` to the recipe's training only, for a choice that suits this
-# machine but not every one (e.g. train.precision="bf16" on a CPU with avx512_bf16); the table
-# names it.
+# --recipe-set passes a `--set` to the recipe's training only (e.g. train.precision="fp32" for
+# the run every CPU gives); the table names it, and the precision each run computed in (the
+# recipe's "auto" takes bf16 where the hardware computes it natively).
 source "$(dirname "$0")/lib.sh"
 RECIPE_EPOCHS="" SEED_EPOCHS="" NAME=run RESCORE=0 RECIPE_SETS=()
 while [ $# -gt 0 ]; do
@@ -84,14 +84,20 @@ fi
 
 TABLE=$(python3 - "$OUT" "$(git rev-parse --short HEAD)" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$DATA_SOURCE" <<'PY'
-import json, os, sys
+import json, os, re, sys
 out, commit, cpu, data = sys.argv[1:]
 configs = {"recipe": "configs/dsb2018.toml", "seed": "configs/dsb2018-seed.toml, base 16"}
 def recipe_sets(which):
     path = f"{out}/{which}.sets"
     sets = open(path).read().splitlines() if which == "recipe" and os.path.exists(path) else []
     return [s for s in sets if s]
-runs = {w: (c + "".join(f", {s}" for s in recipe_sets(w)), open(f"{out}/{w}.epochs").read().strip())
+def precision_of(which):  # what train.precision resolved to: the log's numerics line says
+    path = f"{out}/{which}.log"
+    found = re.search(r"\bprecision=(\w+)", open(path, errors="replace").read()) \
+        if os.path.exists(path) else None
+    return f"; precision={found.group(1)}" if found else ""
+runs = {w: (c + "".join(f", {s}" for s in recipe_sets(w)) + precision_of(w),
+            open(f"{out}/{w}.epochs").read().strip())
         for w, c in configs.items() if os.path.exists(f"{out}/{w}-eval/summary.json")}
 flags = " ".join(f"--{w}-epochs {e}" + "".join(f" --recipe-set '{s}'" for s in recipe_sets(w))
                  for w, (c, e) in runs.items())

@@ -125,11 +125,13 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
   v.field({"train",
            "precision",
            "forward pass under autocast: fp32 = none, bf16 = bfloat16 convolutions (CPU or GPU), "
-           "fp16 = float16 convolutions with dynamic loss scaling (GPU only); weights, "
-           "optimizer and BatchNorm statistics stay float32",
+           "fp16 = float16 convolutions with dynamic loss scaling (GPU only), auto = bf16 where "
+           "the hardware computes it natively (a GPU of compute capability 8+, a CPU with "
+           "avx512_bf16 or AMX under oneDNN) on every rank, else fp32; weights, optimizer and "
+           "BatchNorm statistics stay float32",
            {},
            {},
-           {"fp32", "bf16", "fp16"}},
+           {"fp32", "bf16", "fp16", "auto"}},
           c.train.precision);
   v.field({"train",
            "loss_scaling",

@@ -47,6 +47,8 @@ std::string cpu_description() {
   add(__builtin_cpu_supports("avx512bw"), "avx512bw");
   add(__builtin_cpu_supports("avx512vl"), "avx512vl");
   add(__builtin_cpu_supports("avx512vnni"), "avx512vnni");
+  add(__builtin_cpu_supports("avx512bf16"), "avx512bf16");
+  add(__builtin_cpu_supports("amx-bf16"), "amx-bf16");
   return cpu_model_name() + "; " + (features.empty() ? "no SIMD extensions" : features);
 }
 
@@ -143,13 +145,16 @@ NumericsReport apply_numerics(const NumericsSettings& settings) {
                                winograd_unavailable_reason());
   const bool caching = choose("train.cpu_allocator", settings.cpu_allocator, "caching", "system",
                               caching_allocator_unavailable_reason());
-  const Precision precision = parse_precision(settings.precision);
+  // auto_precision reads oneDNN's state, which the policy sets first.
+  apply_onednn_policy();
+  const Precision precision = resolve_precision(settings.precision, settings.device);
   set_winograd_enabled(winograd);
   set_caching_cpu_allocator(caching);
   precision_flag().store(precision);
-  apply_onednn_policy();
   return current_numerics();
 }
+
+Precision training_precision() { return precision_flag().load(); }
 
 NumericsReport current_numerics() {
   NumericsReport report;

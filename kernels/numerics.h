@@ -4,16 +4,21 @@
 // The report is logged at start and stored in every checkpoint.
 #pragma once
 
+#include <c10/core/DeviceType.h>
+
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "kernels/precision.h"
 
 namespace dunet::kernels {
 
 struct NumericsSettings {
   std::string conv_path = "auto";      // auto | winograd | direct (LibTorch's convolution)
   std::string cpu_allocator = "auto";  // auto | caching | system (c10's default)
-  std::string precision = "fp32";      // fp32 | bf16 | fp16 (train.precision, precision.h)
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 | auto (train.precision, precision.h)
+  c10::DeviceType device = c10::DeviceType::CPU;  // where training computes: resolves "auto"
 };
 
 struct NumericsReport {
@@ -30,9 +35,13 @@ struct NumericsReport {
 // Applies `settings` to this process: the UNet's convolution path and LibTorch's CPU
 // allocator. "auto" takes Winograd where OpenBLAS is loaded (otherwise it would be slower than
 // LibTorch) and the caching allocator unless AddressSanitizer must see every free. Asking
-// for "winograd" or "caching" where they cannot run is an Error naming the reason. Returns
-// what now runs.
+// for "winograd" or "caching" where they cannot run is an Error naming the reason. Precision
+// "auto" is resolved for `settings.device` (auto_precision), after the oneDNN policy. Returns
+// what now runs; its precision is never "auto".
 NumericsReport apply_numerics(const NumericsSettings& settings);
+
+// The training forward pass's precision that apply_numerics set (fp32 until it runs).
+Precision training_precision();
 
 // What runs now, without changing anything.
 NumericsReport current_numerics();

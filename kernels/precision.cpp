@@ -1,6 +1,7 @@
 #include "kernels/precision.h"
 
 #include <ATen/ATen.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 
 #include "core/error.h"
 #include "kernels/torch_compat.h"
@@ -11,7 +12,7 @@ Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
   if (name == "fp16") return Precision::kFp16;
-  throw ConfigError("train.precision = '" + name + "'; expected fp32, bf16 or fp16");
+  throw ConfigError("train.precision = '" + name + "'; expected fp32, bf16, fp16 or auto");
 }
 
 const char* precision_name(Precision precision) {
@@ -48,6 +49,41 @@ void check_precision_supported(Precision precision, c10::DeviceType device) {
                                   "bfloat16 convolutions on the CPU (") +
                       e.what() + "); use \"fp32\"");
   }
+}
+
+namespace {
+
+// avx512_bf16 (Cooper Lake, Zen 4 and later) or AMX (Sapphire Rapids and later): oneDNN's
+// bfloat16 convolutions run on these instructions instead of converting to float32.
+bool cpu_has_bfloat16_instructions() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+}
+
+bool cpu_computes_bfloat16_natively() {
+  if (!cpu_has_bfloat16_instructions()) return false;
+  if (!at::hasMKLDNN() || !at::globalContext().userEnabledMkldnn()) return false;
+  try {
+    check_precision_supported(Precision::kBf16, c10::DeviceType::CPU);
+  } catch (const ConfigError&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Precision auto_precision(c10::DeviceType device) {
+  if (device == c10::DeviceType::CUDA) {
+    return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8() ? Precision::kBf16
+                                                                                : Precision::kFp32;
+  }
+  if (device == c10::DeviceType::CPU && cpu_computes_bfloat16_natively()) return Precision::kBf16;
+  return Precision::kFp32;
+}
+
+Precision resolve_precision(const std::string& name, c10::DeviceType device) {
+  return name == "auto" ? auto_precision(device) : parse_precision(name);
 }
 
 bool autocast_active(c10::DeviceType device) { return autocast_enabled(device); }

@@ -18,6 +18,15 @@ enum class Precision { kFp32, kBf16, kFp16 };
 Precision parse_precision(const std::string& name);
 const char* precision_name(Precision precision);
 
+// What train.precision = "auto" takes on `device`: bf16 where the hardware computes bfloat16
+// natively and LibTorch uses it (a GPU whose cuDNN has bfloat16 convolutions, compute
+// capability 8 or later; a CPU with avx512_bf16 or AMX while oneDNN is on, see
+// apply_onednn_policy), fp32 elsewhere: emulated bfloat16 was never measured to gain anything.
+// On the CPU it depends on oneDNN's state, so it is asked after the policy is applied.
+Precision auto_precision(c10::DeviceType device);
+// parse_precision, with "auto" resolved by auto_precision(device).
+Precision resolve_precision(const std::string& name, c10::DeviceType device);
+
 // Throws ConfigError when `precision` cannot run on `device` with this LibTorch: float16 needs
 // CUDA (LibTorch's CPU kernels lack float16 convolutions in 1.13), bfloat16 on the CPU needs a
 // LibTorch whose CPU convolution accepts it (checked by computing one).

@@ -35,7 +35,7 @@ struct TrainConfig {
   // LibTorch's CPU allocator: auto (dunet's caching allocator unless AddressSanitizer runs) |
   // caching (an error where it cannot run) | system (c10's default).
   std::string cpu_allocator = "auto";
-  // Mixed precision (kernels/precision.h): fp32 | bf16 | fp16.
+  // Mixed precision (kernels/precision.h): fp32 | bf16 | fp16 | auto.
   std::string precision = "fp32";
   // Dynamic loss scaling (loss_scaler.h): auto (with fp16 only) | dynamic | off.
   std::string loss_scaling = "auto";

@@ -27,6 +27,7 @@
 #include "trainer/gradient_reducer.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/optimizer_factory.h"
+#include "trainer/precision_agreement.h"
 #include "trainer/run_identity.h"
 #include "trainer/tensor_sync.h"
 #include "trainer/trainer_impl.h"
@@ -81,9 +82,18 @@ Trainer::Trainer(const TrainerSettings& config, launcher::Communicator& comm)
           ? static_cast<int>(config.train.threads)
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / comm.local_size());
   kernels::set_compute_threads(threads);
-  const kernels::NumericsReport numerics = kernels::apply_numerics(
-      {config.model.conv_path, config.train.cpu_allocator, config.train.precision});
   s.device = select_device(config.dist.device, comm.local_rank());
+  kernels::NumericsSettings numerics_settings{config.model.conv_path, config.train.cpu_allocator,
+                                              config.train.precision, s.device.type()};
+  kernels::NumericsReport numerics = kernels::apply_numerics(numerics_settings);
+  if (config.train.precision == "auto") {
+    const kernels::Precision agreed = agree_on_precision(kernels::training_precision(), comm);
+    if (agreed != kernels::training_precision()) {
+      numerics_settings.precision = kernels::precision_name(agreed);
+      numerics = kernels::apply_numerics(numerics_settings);
+    }
+  }
+  s.precision = kernels::training_precision();
   kernels::check_precision_supported(s.precision, s.device.type());
   const std::string comm_version = comm.library_version();
   s.state.numerics = numerics.line() + " comm=" + comm.name() +

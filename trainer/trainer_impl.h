@@ -39,7 +39,8 @@ struct Trainer::Impl {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<GradientReducer> reducer;  // only with more than one process
   model::LossKind loss_kind;
-  kernels::Precision precision;  // of the forward pass (train.precision)
+  // Of the forward pass: train.precision, with "auto" resolved when training starts.
+  kernels::Precision precision = kernels::Precision::kFp32;
   LossScaler scaler;
   checkpoint::CheckpointStore store;
   checkpoint::CheckpointMeta state;  // where training stands; saved in every checkpoint
@@ -60,7 +61,6 @@ struct Trainer::Impl {
         comm(comm_),
         resolved_toml(c.resolved_config),
         loss_kind(model::parse_loss(c.train.loss)),
-        precision(kernels::parse_precision(c.train.precision)),
         scaler(c.train.loss_scaling, c.train.precision, c.train.initial_loss_scale),
         store(std::filesystem::path(c.run.output_dir) / "checkpoints", c.checkpoint.keep_last) {}
 

@@ -14,6 +14,7 @@
 #include "launcher/mpi_communicator.h"
 #include "model/sync_batch_norm.h"
 #include "tests/mpi/mpi_test_world.h"
+#include "trainer/precision_agreement.h"
 #include "trainer/trainer.h"
 #include "trainer/validate.h"
 
@@ -96,6 +97,24 @@ TEST(DataParallel, ReplicasAreBitwiseIdenticalAfterTraining) {
   const auto digests = comm.all_gather(static_cast<int64_t>(result.state_digest));
   for (size_t r = 1; r < digests.size(); ++r) {
     EXPECT_EQ(digests[r], digests[0]) << "rank " << r << " holds other weights than rank 0";
+  }
+}
+
+// train.precision = "auto": each rank resolves it from its own hardware, and the ranks take
+// bfloat16 only where all of them resolved it; one rank without it makes every rank fp32.
+TEST(DataParallel, RanksAgreeOnOnePrecision) {
+  launcher::MpiCommunicator comm(world());
+  using kernels::Precision;
+  EXPECT_EQ(agree_on_precision(Precision::kBf16, comm), Precision::kBf16);
+  EXPECT_EQ(agree_on_precision(Precision::kFp32, comm), Precision::kFp32);
+  const Precision last_rank_lacks_it =
+      comm.rank() == comm.size() - 1 ? Precision::kFp32 : Precision::kBf16;
+  EXPECT_EQ(agree_on_precision(last_rank_lacks_it, comm), Precision::kFp32);
+  const Precision first_rank_lacks_it = comm.rank() == 0 ? Precision::kFp32 : Precision::kBf16;
+  EXPECT_EQ(agree_on_precision(first_rank_lacks_it, comm), Precision::kFp32);
+  if (comm.size() > 1) {  // two reduced precisions that differ: float32 is their common ground
+    const Precision mixed = comm.rank() == 0 ? Precision::kFp16 : Precision::kBf16;
+    EXPECT_EQ(agree_on_precision(mixed, comm), Precision::kFp32);
   }
 }
 

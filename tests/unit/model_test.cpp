@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -703,6 +704,58 @@ TEST(Precision, AutocastRunsConvolutionsInBfloat16AndRestoresTheState) {
   EXPECT_THROW(parse_precision("fp8"), ConfigError);
   EXPECT_THROW(check_precision_supported(Precision::kFp16, c10::DeviceType::CPU), ConfigError);
   EXPECT_NO_THROW(check_precision_supported(Precision::kFp16, c10::DeviceType::CUDA));
+}
+
+// Whether the kernel lists `flag` among this CPU's features (/proc/cpuinfo), read independently
+// of the compiler's __builtin_cpu_supports that dunet asks.
+bool cpuinfo_lists_flag(const std::string& flag) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::string word;
+    while (words >> word) {
+      if (word == flag) return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+// train.precision = "auto" takes bfloat16 exactly where the CPU has bfloat16 instructions and
+// oneDNN (on with LibTorch 1.x) computes with them, fp32 elsewhere; explicit choices stay as
+// given, and the numerics line names the choice, never "auto". The expectation is derived from
+// /proc/cpuinfo and the LibTorch in use, so the verdict holds on any CPU.
+TEST(Precision, AutoTakesBfloat16WhereTheCpuComputesItNatively) {
+  apply_onednn_policy();  // as every dunet process computes
+  bool computes_bf16 = true;
+  try {
+    check_precision_supported(Precision::kBf16, c10::DeviceType::CPU);
+  } catch (const ConfigError&) {
+    computes_bf16 = false;
+  }
+  const bool instructions = cpuinfo_lists_flag("avx512_bf16") || cpuinfo_lists_flag("amx_bf16");
+  const bool onednn = TORCH_VERSION_MAJOR < 2 && at::hasMKLDNN();
+  const Precision expected =
+      instructions && onednn && computes_bf16 ? Precision::kBf16 : Precision::kFp32;
+  EXPECT_EQ(auto_precision(c10::DeviceType::CPU), expected);
+  EXPECT_EQ(resolve_precision("auto", c10::DeviceType::CPU), expected);
+  EXPECT_EQ(resolve_precision("fp32", c10::DeviceType::CPU), Precision::kFp32);
+  EXPECT_EQ(resolve_precision("bf16", c10::DeviceType::CPU), Precision::kBf16);
+  EXPECT_THROW(resolve_precision("fp8", c10::DeviceType::CPU), ConfigError);
+  if (!at::globalContext().hasCUDA()) {  // no GPU, so no cuDNN with bfloat16 convolutions
+    EXPECT_EQ(auto_precision(c10::DeviceType::CUDA), Precision::kFp32);
+  }
+  const NumericsReport report = apply_numerics({"auto", "auto", "auto"});
+  EXPECT_EQ(report.get("precision"), precision_name(expected)) << report.line();
+  EXPECT_EQ(training_precision(), expected);
+  // The numerics line names the instructions the choice rests on.
+  EXPECT_EQ(report.get("cpu").find("avx512bf16") != std::string::npos,
+            cpuinfo_lists_flag("avx512_bf16"))
+      << report.get("cpu");
+  apply_numerics({});
+  EXPECT_EQ(training_precision(), Precision::kFp32);
 }
 
 // The hand-written CPU paths take only float32 CPU tensors outside autocast: never a tensor

@@ -600,6 +600,24 @@ TEST_F(TrainerTest, Bf16TrainingLearnsRecordsItsPrecisionAndResumesExactly) {
   kernels::apply_numerics({});
 }
 
+// train.precision = "auto" is resolved when training starts: the run computes in, and its
+// checkpoint records, the precision auto_precision gives this machine, never "auto".
+TEST_F(TrainerTest, AutoPrecisionIsResolvedAndRecordedInTheCheckpoint) {
+  auto c = run_config("auto-precision");
+  c.train.epochs = 1;
+  c.train.precision = "auto";
+  const FitResult result = Trainer(config::trainer_settings(c), comm_).fit({"never"});
+  EXPECT_EQ(result.global_step, 4);  // one epoch
+  const std::string expected =
+      kernels::precision_name(kernels::auto_precision(c10::DeviceType::CPU));
+  const auto latest = CheckpointStore(tmp_ / "auto-precision" / "checkpoints", 10).latest();
+  ASSERT_TRUE(latest.has_value());
+  const std::string numerics = read_checkpoint_meta(*latest).numerics;
+  EXPECT_NE(numerics.find("precision=" + expected + " "), std::string::npos) << numerics;
+  EXPECT_EQ(numerics.find("precision=auto"), std::string::npos) << numerics;
+  kernels::apply_numerics({});
+}
+
 // Gradients of global steps [first, first + count) become NaN while the loss stays finite (the
 // gradient of sqrt at 0 times 0), as when float16 gradients overflow.
 Trainer::LossHookForTesting nan_gradients_for_steps(int64_t first, int64_t count) {
