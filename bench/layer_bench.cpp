@@ -49,14 +49,21 @@ std::string loaded_blas() {
   return "unknown";
 }
 
+// Which convolution LibTorch's side of a comparison runs (apply_onednn_policy decides).
+const char* onednn_state() {
+  return kernels::libtorch_convolves_by_onednn() ? "LibTorch with oneDNN"
+                                                 : "LibTorch without oneDNN (im2col)";
+}
+
 }  // namespace
 
 void run_upconv_bench(const UpconvOptions& options) {
+  kernels::apply_numerics({});  // both sides compute as in training (oneDNN, allocator)
   kernels::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
-  std::printf("# dunet bench upconv: batch %ld, %ld threads, median of %ld, BLAS %s\n",
+  std::printf("# dunet bench upconv: batch %ld, %ld threads, median of %ld, BLAS %s, %s\n",
               static_cast<long>(options.batch), static_cast<long>(options.threads),
-              static_cast<long>(options.repeats), loaded_blas().c_str());
+              static_cast<long>(options.repeats), loaded_blas().c_str(), onednn_state());
   std::printf("%-18s %14s %14s %9s %12s\n", "layer", "ConvT2d ms", "dunet ms", "speed-up",
               "max |diff|");
   double total_standard = 0, total_fast = 0;
@@ -98,6 +105,7 @@ void run_upconv_bench(const UpconvOptions& options) {
 void run_conv3x3_bench(const Conv3x3Options& options) {
   DUNET_CHECK(kernels::WinogradConv3x3::available(), Error,
               "dunet bench conv3x3 needs OpenBLAS as the system's libblas.so.3");
+  kernels::apply_numerics({});  // both sides compute as in training (oneDNN, allocator)
   kernels::set_compute_threads(static_cast<int>(options.threads));
   torch::manual_seed(0);
   struct Layer {
@@ -117,9 +125,9 @@ void run_conv3x3_bench(const Conv3x3Options& options) {
     layers.push_back({2 * width, width, size});
     layers.push_back({width, width, size});
   }
-  std::printf("# dunet bench conv3x3: batch %ld, %ld threads, median of %ld, ms\n",
+  std::printf("# dunet bench conv3x3: batch %ld, %ld threads, median of %ld, ms, %s\n",
               static_cast<long>(options.batch), static_cast<long>(options.threads),
-              static_cast<long>(options.repeats));
+              static_cast<long>(options.repeats), onednn_state());
   std::printf("%-16s %9s %9s %7s %11s %11s %7s %10s\n", "layer", "fwd", "wino fwd", "x", "fwd+bwd",
               "wino f+b", "x", "grad err");
   double totals[4] = {0, 0, 0, 0};

@@ -72,7 +72,7 @@ std::string blas_description() {
 
 void set_compute_threads(int threads) {
   at::set_num_threads(threads);
-  if (const SetThreads set = openblas_set_threads()) set(threads);
+  if (const SetThreads set = openblas_set_threads()) set(1);
 }
 
 BlasOnCallingThread::BlasOnCallingThread() {

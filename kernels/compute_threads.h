@@ -2,6 +2,12 @@
 // and OpenBLAS (which Debian's LibTorch calls through libblas.so.3) starts one thread per core
 // in every process unless told otherwise, which oversubscribes the cores when several ranks
 // share a node.
+//
+// Only LibTorch's (OpenMP) threads compute in parallel; OpenBLAS keeps one. LibTorch's and
+// dunet's kernels call the BLAS from inside their own parallel regions (a batch, the Winograd
+// frequencies), and where OpenBLAS also had a pool, the idle threads of both pools spun
+// against each other for the same cores. Measured on 2 cores with 2 threads (docs/numerics.md):
+// Debian 13 inference 3-4x faster, training at base 16 2.1x; Debian 12 training 1.3x.
 #pragma once
 
 #include <string>
@@ -14,7 +20,8 @@ namespace dunet::kernels {
 // (version, kernel set) and the library file, or the file of another BLAS.
 std::string blas_description();
 
-// Sets LibTorch's intra-op threads and, when the loaded BLAS is OpenBLAS, its threads too.
+// Sets LibTorch's intra-op threads to `threads` and, when the loaded BLAS is OpenBLAS, its
+// threads to one.
 void set_compute_threads(int threads);
 
 // While alive, OpenBLAS runs every call on the calling thread; for code that already splits

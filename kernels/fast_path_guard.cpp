@@ -11,4 +11,8 @@ bool cpu_fast_path_applies(const torch::Tensor& x) {
          !autocast_active(c10::DeviceType::CPU);
 }
 
+bool libtorch_convolves_by_onednn() {
+  return at::globalContext().userEnabledMkldnn() && at::hasMKLDNN();
+}
+
 }  // namespace dunet::kernels

@@ -24,12 +24,21 @@ bool cpu_fast_path_applies(const torch::Tensor& x);
 // (apply_numerics, numerics.h). Tests and benchmarks switch it to compare with LibTorch.
 bool winograd_enabled();
 
-// Whether Winograd beats LibTorch's convolution for a layer of these channel counts. Measured
-// with `dunet bench conv3x3` (base 16 and 64, one and two threads): from 32 channels in and 64
-// out it is 1.3-4x faster; with fewer, the transforms' memory traffic outweighs the products
-// saved (0.4-1.0x).
-inline bool winograd_pays_off(int64_t in_channels, int64_t out_channels) {
-  return in_channels >= 32 && out_channels >= 64;
+// Whether LibTorch computes its CPU convolutions by oneDNN, as with LibTorch 1.x, rather than
+// by its own im2col + BLAS (slow_conv2d), as with 2.x where apply_onednn_policy turns oneDNN off.
+bool libtorch_convolves_by_onednn();
+
+// Whether Winograd beats LibTorch's convolution for a layer of these channel counts, in a
+// forward pass alone (`backward` false: inference) or followed by its backward pass. Measured
+// with `dunet bench conv3x3` (base 16 and 64, batch 4, one and two threads):
+// - against oneDNN: from 32 channels in and 64 out it is 1.3-4x faster; with fewer, the
+//   transforms' memory traffic outweighs the products saved (0.4-1.0x);
+// - against im2col, which builds a 9 x in x H x W buffer per image: forward + backward 2-33x
+//   faster for every layer of the UNet; the forward pass alone 1.8-37x from 16 channels in,
+//   but 0.5x for the first layer's 3 (the buffer is then small).
+inline bool winograd_pays_off(int64_t in_channels, int64_t out_channels, bool backward) {
+  if (libtorch_convolves_by_onednn()) return in_channels >= 32 && out_channels >= 64;
+  return backward || in_channels >= 16;
 }
 
 // conv2d(x, weight, bias, stride 1, padding 1) for training on the CPU by Winograd in the
@@ -58,6 +67,19 @@ bool batch_norm_relu_applies(const torch::nn::BatchNorm2dImpl& norm, const torch
 // BatchNorm2d does (momentum, or the cumulative average without one; unbiased variance).
 // Differentiable in x, norm.weight and norm.bias.
 torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& norm, const torch::Tensor& x);
+
+// ---- 1x1 convolutions as matrix products: pointwise_conv.cpp ----
+
+// Whether pointwise_conv can take x: the CPU kernels are built, x is a float or double CPU
+// tensor [N, C, H, W], autocast is off there and the BLAS is OpenBLAS.
+bool pointwise_conv_applies(const torch::Tensor& x);
+
+// conv2d(x, weight.view({out, in, 1, 1}), bias) for weight [out, in], bias [out]: one product
+// per block of 1024 pixels, split over LibTorch's threads (OpenBLAS runs each on the calling
+// thread, compute_threads.h). Differentiable in all three; the weight and bias gradients sum
+// the blocks' parts in a fixed order, so no result's bits depend on the thread count.
+torch::Tensor pointwise_conv(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias);
 
 // ---- Data movement: max_pool.cpp, pixel_shuffle.cpp ----
 

@@ -21,9 +21,15 @@ torch::Tensor TransposeConv2x2Impl::forward(const torch::Tensor& x) {
       weight_.permute({1, 2, 3, 0}).reshape({out_channels_ * 4, in_channels_, 1, 1});
   const torch::Tensor bias_1x1 = bias_.repeat_interleave(4);
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  if (h * w >= kMinGemmPixels && kernels::pointwise_conv_applies(x)) {
+    // Products over blocks of pixels, split over the threads, as ConvTranspose2d does minus
+    // its col2im scatter.
+    return kernels::pixel_shuffle2(kernels::pointwise_conv(
+        x, weight_1x1.view({out_channels_ * 4, in_channels_}), bias_1x1));
+  }
   if (x.is_cpu() && h * w >= kMinGemmPixels && kernels::blas_is_openblas()) {
-    // One OpenBLAS product per image, [4 out, in] x [in, h w], as ConvTranspose2d does
-    // minus its col2im scatter.
+    // Under autocast (or without dunet's kernels): one product per image, in the precision
+    // that autocast picks for it.
     const torch::Tensor y =
         torch::baddbmm(bias_1x1.view({1, -1, 1}),
                        weight_1x1.view({out_channels_ * 4, in_channels_}).expand({n, -1, -1}),

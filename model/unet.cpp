@@ -17,10 +17,12 @@ const nn::Module* ConvNormReLU::norm() const {
 
 torch::Tensor ConvNormReLU::forward(const torch::Tensor& x, bool cpu_float) {
   // Measured (dunet bench conv3x3, batch 4): Winograd's forward + backward is 1.3-3x faster
-  // from 16x16 pixels up, 0.5-1.1x at 8x8.
-  const bool by_winograd = cpu_float && kernels::winograd_enabled() &&
-                           kernels::winograd_pays_off(conv->weight.size(1), conv->weight.size(0)) &&
-                           x.size(2) * x.size(3) >= kMinWinogradTrainingPixels;
+  // from 16x16 pixels up, 0.5-1.1x at 8x8. A backward pass follows where gradients are on.
+  const bool by_winograd =
+      cpu_float && kernels::winograd_enabled() &&
+      kernels::winograd_pays_off(conv->weight.size(1), conv->weight.size(0),
+                                 /*backward=*/torch::GradMode::is_enabled()) &&
+      x.size(2) * x.size(3) >= kMinWinogradTrainingPixels;
   torch::Tensor y =
       by_winograd ? kernels::winograd_conv2d(x, conv->weight, conv->bias) : conv->forward(x);
   // Under autocast the convolution gave bfloat16 or float16; the normalisation computes its

@@ -83,6 +83,47 @@ TEST(TransposeConv2x2, SameFunctionAndGradientsAsConvTranspose2d) {
   }
 }
 
+// The 1x1 convolution over blocks of pixels (the transpose convolution's product): conv2d's
+// values and gradients in double precision, including a last block shorter than the rest, and
+// in float the same bits for one, two and three threads.
+TEST(PointwiseConv, SameAsConv2dAndTheSameBitsForAnyThreadCount) {
+  if (!pointwise_conv_applies(torch::zeros({1, 1, 1, 1}))) {
+    GTEST_SKIP() << "needs OpenBLAS and dunet's CPU kernels";
+  }
+  torch::manual_seed(5);
+  // 50 x 45 = 2250 pixels: blocks of 1024, 1024 and 202.
+  const auto x = torch::randn({2, 6, 50, 45}, torch::kFloat64).requires_grad_(true);
+  const auto w = torch::randn({7, 6}, torch::kFloat64).requires_grad_(true);
+  const auto b = torch::randn({7}, torch::kFloat64).requires_grad_(true);
+  const auto probe = torch::randn({2, 7, 50, 45}, torch::kFloat64);
+  const auto expected = torch::conv2d(x, w.view({7, 6, 1, 1}), b);
+  const auto got = pointwise_conv(x, w, b);
+  ASSERT_EQ(got.sizes(), expected.sizes());
+  EXPECT_LT((got - expected).abs().max().item<double>(), 1e-12);
+  const auto grads_expected = torch::autograd::grad({(expected * probe).sum()}, {x, w, b});
+  const auto grads_got = torch::autograd::grad({(got * probe).sum()}, {x, w, b});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_LT((grads_got[i] - grads_expected[i]).abs().max().item<double>(), 1e-11) << i;
+  }
+
+  const int before = at::get_num_threads();
+  const auto xf = x.detach().to(torch::kFloat).requires_grad_(true);
+  const auto wf = w.detach().to(torch::kFloat).requires_grad_(true);
+  const auto bf = b.detach().to(torch::kFloat).requires_grad_(true);
+  std::vector<torch::Tensor> first;
+  for (const int threads : {1, 2, 3}) {
+    set_compute_threads(threads);
+    const auto y = pointwise_conv(xf, wf, bf);
+    auto results = torch::autograd::grad({(y * probe.to(torch::kFloat)).sum()}, {xf, wf, bf});
+    results.insert(results.begin(), y.detach());
+    if (first.empty()) first = results;
+    for (size_t i = 0; i < results.size(); ++i) {
+      EXPECT_TRUE(torch::equal(results[i], first[i])) << i << " with " << threads << " threads";
+    }
+  }
+  set_compute_threads(before);
+}
+
 TEST(TransposeConv2x2, InitialisedAndSavedLikeConvTranspose2d) {
   torch::manual_seed(11);
   torch::nn::ConvTranspose2d standard(torch::nn::ConvTranspose2dOptions(8, 4, 2).stride(2));
@@ -103,14 +144,17 @@ TEST(TransposeConv2x2, InitialisedAndSavedLikeConvTranspose2d) {
   EXPECT_TRUE(torch::equal(fast->bias(), standard->bias));
 }
 
-// OpenBLAS (when it is the loaded libblas.so.3) follows the thread count, like LibTorch.
-TEST(ComputeThreads, SetsLibTorchAndOpenBlasThreads) {
+// LibTorch takes the thread count; OpenBLAS (when it is the loaded libblas.so.3) keeps one
+// thread, so that its pool never competes with LibTorch's for the cores.
+TEST(ComputeThreads, SetsLibTorchThreadsAndKeepsOpenBlasOnOne) {
   const int before = at::get_num_threads();
-  set_compute_threads(1);
-  EXPECT_EQ(at::get_num_threads(), 1);
-  using GetThreads = int (*)();
-  if (void* symbol = dlsym(RTLD_DEFAULT, "openblas_get_num_threads")) {
-    EXPECT_EQ(reinterpret_cast<GetThreads>(symbol)(), 1);
+  for (const int threads : {1, 2, 3}) {
+    set_compute_threads(threads);
+    EXPECT_EQ(at::get_num_threads(), threads);
+    using GetThreads = int (*)();
+    if (void* symbol = dlsym(RTLD_DEFAULT, "openblas_get_num_threads")) {
+      EXPECT_EQ(reinterpret_cast<GetThreads>(symbol)(), 1) << threads << " threads";
+    }
   }
   set_compute_threads(before);
 }
@@ -131,18 +175,23 @@ TEST(ComputeThreads, DetectsWhichBlasSgemmComesFrom) {
   }
 }
 
+// A process that never called set_compute_threads (a program linking dunet's libraries) has
+// OpenBLAS's own count, one thread per core; the guard still keeps Winograd's products on the
+// calling thread and restores that count.
 TEST(ComputeThreads, BlasRunsOnTheCallingThreadWhileTheGuardLives) {
   using GetThreads = int (*)();
+  using SetThreads = void (*)(int);
   auto* get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  if (get == nullptr) GTEST_SKIP() << "the loaded BLAS is not OpenBLAS";
-  const int before = at::get_num_threads();
-  set_compute_threads(2);
+  auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (get == nullptr || set == nullptr) GTEST_SKIP() << "the loaded BLAS is not OpenBLAS";
+  const int before = get();
+  set(2);
   {
     const BlasOnCallingThread guard;
     EXPECT_EQ(get(), 1);
   }
   EXPECT_EQ(get(), 2);
-  set_compute_threads(before);
+  set(before);
 }
 
 double relative_max_error(const torch::Tensor& got, const torch::Tensor& expected) {
@@ -192,6 +241,29 @@ TEST(WinogradConv3x3, SameAsDirectConvolution) {
         << testing::bound_ratio(got, expected, bound);
     EXPECT_TRUE(torch::equal(conv.forward(x, /*relu=*/true), got.clamp_min(0)));
   }
+}
+
+// Which 3x3 layers Winograd takes depends on what LibTorch would run instead: against oneDNN
+// only the wide ones; against LibTorch's im2col (oneDNN off, as with LibTorch 2.x) every layer
+// in training and all but the narrow first layers in inference (dunet bench conv3x3).
+TEST(Winograd, TakesTheLayersWhereItBeatsWhatLibTorchWouldRun) {
+  const bool before = at::globalContext().userEnabledMkldnn();
+  at::globalContext().setUserEnabledMkldnn(false);
+  EXPECT_FALSE(libtorch_convolves_by_onednn());
+  EXPECT_TRUE(winograd_pays_off(3, 16, /*backward=*/true));
+  EXPECT_FALSE(winograd_pays_off(3, 16, /*backward=*/false));
+  EXPECT_TRUE(winograd_pays_off(16, 16, /*backward=*/false));
+  EXPECT_TRUE(winograd_pays_off(32, 16, /*backward=*/true));
+  if (at::hasMKLDNN()) {
+    at::globalContext().setUserEnabledMkldnn(true);
+    EXPECT_TRUE(libtorch_convolves_by_onednn());
+    for (const bool backward : {false, true}) {
+      EXPECT_FALSE(winograd_pays_off(16, 16, backward));
+      EXPECT_FALSE(winograd_pays_off(32, 32, backward));
+      EXPECT_TRUE(winograd_pays_off(32, 64, backward));
+    }
+  }
+  at::globalContext().setUserEnabledMkldnn(before);
 }
 
 // Runs `body` with the UNet's Winograd path switched on or off, then restores the setting.
