@@ -7,7 +7,8 @@
 // dunet's kernels call the BLAS from inside their own parallel regions (a batch, the Winograd
 // frequencies), and where OpenBLAS also had a pool, the idle threads of both pools spun
 // against each other for the same cores. Measured on 2 cores with 2 threads (docs/numerics.md):
-// Debian 13 inference 3-4x faster, training at base 16 2.1x; Debian 12 training 1.3x.
+// Debian 13 inference about 4x faster, base-16 training 2.3-2.5x; Debian 12 base-16 training
+// 1.1-1.2x, base 64 unchanged within the noise.
 #pragma once
 
 #include <string>

@@ -19,8 +19,8 @@ constexpr int64_t kBlockPixels = 1024;
 
 int64_t blocks_per_image(int64_t pixels) { return (pixels + kBlockPixels - 1) / kBlockPixels; }
 
-// fn(block index, image, first pixel, pixel count) for every block of every image. The
-// tensors fn reads are detached: LibTorch's worker threads have gradient mode on.
+// fn(block index, image, first pixel, pixel count) for every block of every image. fn must
+// only touch detached tensors: LibTorch's worker threads have gradient mode on.
 template <typename Fn>
 void for_each_block(int64_t images, int64_t pixels, const Fn& fn) {
   const int64_t per_image = blocks_per_image(pixels);

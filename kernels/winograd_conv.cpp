@@ -168,7 +168,8 @@ at::Tensor WinogradConv3x3::forward(const at::Tensor& input, bool relu) const {
 
 std::function<torch::Tensor(const torch::Tensor&)> winograd_conv3x3_relu(
     const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (!winograd_pays_off(weight.size(1), weight.size(0), /*backward=*/false) || !WinogradConv3x3::available()) {
+  if (!winograd_pays_off(weight.size(1), weight.size(0), /*backward=*/false) ||
+      !WinogradConv3x3::available()) {
     return {};
   }
   auto conv = std::make_shared<const WinogradConv3x3>(weight, bias);
