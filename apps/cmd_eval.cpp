@@ -31,6 +31,7 @@ void run_eval(EvalArgs& args) {
     for (int64_t i = 0; i < split.size(); ++i) args.options.only_ids.push_back(split.read(i).id);
   }
   const infer::Predictor predictor(args.model, args.threads);
+  spdlog::info("eval: windows of {} px", predictor.window_size(args.options.predict));
   const infer::EvalReport report = infer::evaluate_folder(predictor, args.options);
   spdlog::info(
       "eval: {} images, pixel IoU {:.4f}, Dice {:.4f}, mean DSB2018 score {:.4f}; per image in "

@@ -188,8 +188,10 @@ void run_infer(const InferArgs& args) {
   check_outputs(args, folder);
   const infer::Predictor predictor(args.model, args.threads, args.numerics);
   const auto& s = predictor.summary();
-  spdlog::info("model: {} (epoch {}, base_channels {}, depth {}, validation IoU {:.4f})",
-               args.model.string(), s.epoch, s.base_channels, s.depth, s.last_iou);
+  spdlog::info(
+      "model: {} (epoch {}, base_channels {}, depth {}, validation IoU {:.4f}); windows of {} px",
+      args.model.string(), s.epoch, s.base_channels, s.depth, s.last_iou,
+      predictor.window_size(args.predict));
   spdlog::info("numerics {}", predictor.numerics().line());
   if (!predictor.trained_with_numerics().empty()) {
     spdlog::info("trained with numerics {}", predictor.trained_with_numerics());

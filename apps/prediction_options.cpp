@@ -8,8 +8,8 @@ void add_prediction_options(CLI::App& cmd, infer::PredictOptions& options) {
       ->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--tile-size", options.tile_size,
                  "Larger images are predicted in windows of this size, half a window apart, "
-                 "blended with Gaussian weights")
-      ->capture_default_str()
+                 "blended with Gaussian weights (default: the patch size the model was trained "
+                 "on, 512 for a checkpoint that does not record it)")
       ->check(CLI::Range(int64_t{64}, int64_t{16384}));
   cmd.add_option("--min-nucleus-area", options.min_nucleus_area,
                  "Predicted nuclei smaller than this (pixels) merge into the nucleus they touch "

@@ -104,7 +104,11 @@ flags = " ".join(f"--{w}-epochs {e}" + "".join(f" --recipe-set '{s}'" for s in r
 def commit_of(path, unknown):
     return open(path).read().strip() if os.path.exists(path) else unknown
 trained = ", ".join(f"{w} at {commit_of(f'{out}/{w}.commit', '?')}" for w in runs)
-scored = ", ".join(f"{w} at {commit_of(f'{out}/{w}-eval.commit', commit)}" for w in runs)
+def windows(which):  # the sliding windows `dunet eval` used (summary.json; absent before it)
+    tile = json.load(open(f"{out}/{which}-eval/summary.json")).get("tile_size")
+    return f" in {tile}-px windows" if tile else ""
+scored = ", ".join(f"{w} at {commit_of(f'{out}/{w}-eval.commit', commit)}{windows(w)}"
+                   for w in runs)
 print(f"Command: `bench/accuracy.sh {flags}` (trained: {trained}; scored: {scored}; "
       f"{cpu}, 1 process x 2 threads; data: {data}).\n")
 print("| run | epochs | training time | held-out pixel IoU | Dice | DSB2018 score | "

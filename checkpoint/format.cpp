@@ -40,6 +40,7 @@ void write_meta(torch::serialize::OutputArchive& archive, const CheckpointMeta& 
   archive.write("model.norm", c10::IValue(m.model.norm));
   archive.write("norm.mean", c10::IValue(m.mean));
   archive.write("norm.std", c10::IValue(m.std));
+  archive.write("data.patch_size", c10::IValue(m.patch_size));
   archive.write("numerics", c10::IValue(m.numerics));
   archive.write("loss_scale", c10::IValue(m.loss_scale));
   archive.write("loss_scale_good_steps", c10::IValue(m.loss_scale_good_steps));
@@ -101,6 +102,10 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const fs::path
     m.model.norm = read_string(archive, "model.norm");
     m.mean = read_doubles(archive, "norm.mean");
     m.std = read_doubles(archive, "norm.std");
+    c10::IValue patch_size;  // absent from checkpoints written before it was recorded
+    if (archive.try_read("data.patch_size", patch_size) && patch_size.isInt()) {
+      m.patch_size = patch_size.toInt();
+    }
     c10::IValue numerics;  // absent from checkpoints written before it was recorded
     if (archive.try_read("numerics", numerics) && numerics.isString()) {
       m.numerics = numerics.toStringRef();

@@ -33,6 +33,10 @@ struct CheckpointMeta {
   model::ModelConfig model;
   std::vector<double> mean;  // input normalisation, needed for inference
   std::vector<double> std;
+  // data.patch_size of the training run: inference's default window, since GroupNorm and
+  // InstanceNorm compute their statistics over what the network sees. 0 where unknown
+  // (imported weights, checkpoints written before dunet recorded it).
+  int64_t patch_size = 0;
   // What computed the weights (kernels::NumericsReport's line plus the communicator): LibTorch,
   // BLAS, CPU, kernels, convolution path, allocator, precision, CUDA. Empty in checkpoints
   // written before dunet recorded it.

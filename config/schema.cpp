@@ -157,9 +157,11 @@ void visit_config(RunConfig& c, ConfigVisitor& v) {
           c.validation.every_epochs);
   v.field({"validation", "threshold", "probability above which a pixel is foreground", 0.0, 1.0},
           c.validation.threshold);
-  v.field(
-      {"validation", "tile_size", "larger images are predicted in overlapping tiles", 64, 16384},
-      c.validation.tile_size);
+  v.field({"validation", "tile_size",
+           "larger images are predicted in overlapping windows of this size; 0 = "
+           "data.patch_size (GroupNorm and InstanceNorm normalise over the window)",
+           0, 16384},
+          c.validation.tile_size);
   v.field({"validation", "pictures",
            "validation images drawn each time in <output_dir>/predictions (truth and prediction "
            "outlines); 0 = none",

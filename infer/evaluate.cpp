@@ -196,7 +196,7 @@ EvalReport evaluate_folder(const Predictor& predictor, const EvalOptions& option
                                        {"dice", report.dice},
                                        {"mean_dsb2018_score", report.mean_dsb_score},
                                        {"threshold", options.predict.threshold},
-                                       {"tile_size", options.predict.tile_size},
+                                       {"tile_size", predictor.window_size(options.predict)},
                                        {"tta", options.predict.tta},
                                        {"min_nucleus_area", options.predict.min_nucleus_area},
                                        {"input", options.input.string()},

@@ -55,6 +55,11 @@ const std::string& Predictor::trained_with_numerics() const { return impl_->meta
 
 bool Predictor::predicts_outlines() const { return impl_->meta.model.out_channels >= 2; }
 
+int64_t Predictor::window_size(const PredictOptions& options) const {
+  if (options.tile_size > 0) return options.tile_size;
+  return impl_->meta.patch_size > 0 ? impl_->meta.patch_size : kFallbackWindow;
+}
+
 data::Image Predictor::predict_mask(const data::Image& image, const PredictOptions& options) const {
   PredictOptions mask_only = options;
   mask_only.nuclei = false;
@@ -98,7 +103,7 @@ Prediction Predictor::predict(const data::Image& image, const PredictOptions& op
         copy_rows(rows[0] > logit_threshold, prediction.mask, y);
         if (outlines) copy_rows((torch::sigmoid(rows[1]) * 255).round(), prediction.outline, y);
       },
-      {options.tile_size, 0.5, options.tta});
+      {window_size(options), 0.5, options.tta});
   if (options.nuclei) {
     prediction.nuclei =
         data::find_nuclei(prediction.mask, prediction.outline, options.min_nucleus_area);

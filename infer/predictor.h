@@ -14,7 +14,9 @@ namespace dunet::infer {
 
 struct PredictOptions {
   double threshold = 0.5;   // foreground probability
-  int64_t tile_size = 512;  // larger images are predicted in Gaussian-blended windows
+  // Larger images are predicted in Gaussian-blended windows of this size; 0 = the patch size
+  // the model was trained on (Predictor::window_size).
+  int64_t tile_size = 0;
   bool tta = false;         // average over the 8 flips and rotations
   bool nuclei = true;       // Predictor::predict labels the nuclei too
   int64_t min_nucleus_area = 15;  // smaller ones merge into a neighbour or go (data::find_nuclei)
@@ -51,6 +53,13 @@ class Predictor {
   // The mask, the outlines where the model has them, and the nuclei.
   Prediction predict(const data::Image& image, const PredictOptions& options) const;
   bool predicts_outlines() const;  // model.out_channels == 2
+  // The window options.tile_size asks for, or by default the training patch size recorded in
+  // the checkpoint (kFallbackWindow where it records none). GroupNorm and InstanceNorm
+  // normalise over what the network sees, so windows of another size than the training
+  // patches change their statistics: 512-pixel windows on a model trained on 256-pixel
+  // patches marked an embryo's yolk as nuclei (docs/inference.md).
+  int64_t window_size(const PredictOptions& options) const;
+  static constexpr int64_t kFallbackWindow = 512;
 
  private:
   struct Impl;

@@ -45,7 +45,9 @@ struct TrainConfig {
 struct ValidationConfig {
   int64_t every_epochs = 1;  // 0 disables validation
   double threshold = 0.5;    // probability above which a pixel is foreground
-  int64_t tile_size = 512;   // images larger than this are predicted in overlapping tiles
+  // Images larger than this are predicted in overlapping windows; 0 = data.patch_size, so that
+  // GroupNorm and InstanceNorm see windows the size of their training patches.
+  int64_t tile_size = 0;
   int64_t pictures = 4;      // validation images drawn in <output_dir>/predictions each time
   int64_t min_nucleus_area = 15;  // smaller predicted nuclei merge into a neighbour or go
 };

@@ -145,6 +145,7 @@ Trainer::Trainer(const TrainerSettings& config, launcher::Communicator& comm)
   s.state.world_size = comm.size();
   s.state.config_toml = s.resolved_toml;
   s.state.model = config.model;
+  s.state.patch_size = config.data.patch_size;
   s.state.mean = s.train_set->mean();
   s.state.std = s.train_set->std();
   spdlog::info(
@@ -292,8 +293,9 @@ bool Trainer::Impl::finish_epoch(int64_t epoch, int64_t done_steps, double epoch
   std::optional<model::MetricTotals> val;
   if (validation_due(state.epoch)) {
     ValidationPictures pictures{comm.is_root() ? config.validation.pictures : 0, {}};
-    val = validate(model, *val_set, loader->normalization(), config.validation, comm, device,
-                   &pictures);
+    ValidationConfig validation = config.validation;
+    if (validation.tile_size == 0) validation.tile_size = config.data.patch_size;
+    val = validate(model, *val_set, loader->normalization(), validation, comm, device, &pictures);
     if (!pictures.rows.empty()) save_validation_pictures(pictures);
     state.last_iou = val->iou();
     state.last_dice = val->dice();
