@@ -31,6 +31,7 @@ void run_eval(EvalArgs& args) {
     for (int64_t i = 0; i < split.size(); ++i) args.options.only_ids.push_back(split.read(i).id);
   }
   const infer::Predictor predictor(args.model, args.threads);
+  default_window_from_saved_config(args.options.predict, predictor);
   spdlog::info("eval: windows of {} px", predictor.window_size(args.options.predict));
   const infer::EvalReport report = infer::evaluate_folder(predictor, args.options);
   spdlog::info(

@@ -183,10 +183,11 @@ void predict_folder(const infer::Predictor& predictor, const InferArgs& args) {
                   " images could not be read; the other masks are written:" + list);
 }
 
-void run_infer(const InferArgs& args) {
+void run_infer(InferArgs& args) {
   const bool folder = fs::is_directory(args.image);
   check_outputs(args, folder);
   const infer::Predictor predictor(args.model, args.threads, args.numerics);
+  default_window_from_saved_config(args.predict, predictor);
   const auto& s = predictor.summary();
   spdlog::info(
       "model: {} (epoch {}, base_channels {}, depth {}, validation IoU {:.4f}); windows of {} px",

@@ -1,5 +1,8 @@
 #include "apps/prediction_options.h"
 
+#include "config/loader.h"
+#include "core/error.h"
+
 namespace dunet::apps {
 
 void add_prediction_options(CLI::App& cmd, infer::PredictOptions& options) {
@@ -19,6 +22,18 @@ void add_prediction_options(CLI::App& cmd, infer::PredictOptions& options) {
   cmd.add_flag("--tta", options.tta,
                "Test-time augmentation: average the predictions of the 8 flips and rotations "
                "(8x the time)");
+}
+
+void default_window_from_saved_config(infer::PredictOptions& options,
+                                      const infer::Predictor& predictor) {
+  if (options.tile_size > 0 || predictor.trained_patch_size() > 0) return;
+  try {
+    options.tile_size =
+        config::load_config_text(predictor.trained_config_toml(), "the checkpoint's config")
+            .data.patch_size;
+  } catch (const ConfigError&) {
+    // Imported weights, or a config this dunet no longer reads: the fallback window.
+  }
 }
 
 }  // namespace dunet::apps

@@ -55,6 +55,10 @@ const std::string& Predictor::trained_with_numerics() const { return impl_->meta
 
 bool Predictor::predicts_outlines() const { return impl_->meta.model.out_channels >= 2; }
 
+int64_t Predictor::trained_patch_size() const { return impl_->meta.patch_size; }
+
+const std::string& Predictor::trained_config_toml() const { return impl_->meta.config_toml; }
+
 int64_t Predictor::window_size(const PredictOptions& options) const {
   if (options.tile_size > 0) return options.tile_size;
   return impl_->meta.patch_size > 0 ? impl_->meta.patch_size : kFallbackWindow;

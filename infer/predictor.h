@@ -59,6 +59,8 @@ class Predictor {
   // patches change their statistics: 512-pixel windows on a model trained on 256-pixel
   // patches marked an embryo's yolk as nuclei (docs/inference.md).
   int64_t window_size(const PredictOptions& options) const;
+  int64_t trained_patch_size() const;  // 0 where the checkpoint does not record it
+  const std::string& trained_config_toml() const;  // the training run's resolved config
   static constexpr int64_t kFallbackWindow = 512;
 
  private:
