@@ -31,6 +31,11 @@ echo "ok: dunet eval agrees with numpy and scikit-image on every image"
 "$DUNET" eval --model "$ckpt" --input png --out report_min > eval.log 2>&1 ||
   fail "eval: $(cat eval.log)"
 grep -q '"min_nucleus_area": 15' report_min/summary.json || fail "summary.json does not say min_nucleus_area"
+# Windows default to the size of the training patches (tiny.toml: 32 px), which GroupNorm and
+# InstanceNorm normalise over.
+grep -q '"tile_size": 32' report_min/summary.json ||
+  fail "eval's default windows are not the training patch size: $(grep tile report_min/summary.json)"
+grep -q 'windows of 32 px' eval.log || fail "eval does not say its windows: $(cat eval.log)"
 "$PYTHON" "$ORACLE" png report_min 15 report || fail "dunet eval --min-nucleus-area 15 disagrees with the oracle"
 echo "ok: with --min-nucleus-area 15, the oracle's components of 15 pixels or more"
 # The held-out split of the prepared set: its 4 validation samples (16 x 0.25), each row the

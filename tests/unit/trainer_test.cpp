@@ -84,6 +84,7 @@ TEST(Checkpoint, RoundTripRestoresWeightsOptimizerAndMeta) {
   meta.std = {0.4, 0.5, 0.6};
   meta.config_toml = "[run]\nname = 'x'\n";
   meta.numerics = "torch=1.13.1 blas=\"OpenBLAS 0.3.21\" conv_path=winograd";
+  meta.patch_size = 192;
   save_checkpoint(tmp / "c.pt", a, &opt_a, meta);
 
   torch::manual_seed(99);
@@ -98,6 +99,7 @@ TEST(Checkpoint, RoundTripRestoresWeightsOptimizerAndMeta) {
   EXPECT_EQ(back.mean, meta.mean);
   EXPECT_EQ(back.config_toml, meta.config_toml);
   EXPECT_EQ(back.numerics, meta.numerics);
+  EXPECT_EQ(back.patch_size, 192);
   EXPECT_NE(describe_checkpoint(tmp / "c.pt").find("numerics         " + meta.numerics + "\n"),
             std::string::npos);
   // Same optimizer state: one more identical step keeps both models identical.
@@ -122,6 +124,22 @@ TEST(Checkpoint, AnotherArchitectureIsRefusedByName) {
                    "model.base_channels = 8"),
             std::string::npos)
       << e;
+}
+
+// Weights that do not say what patches they were trained on (imported, or written before the
+// patch size was recorded) are predicted in the windows dunet always used.
+TEST(Checkpoint, WithoutAPatchSizeInferenceTakesTheFallbackWindow) {
+  testing::TempDir tmp;
+  model::UNet net(small_model());
+  CheckpointMeta meta;
+  meta.model = small_model();
+  meta.mean = {0.5, 0.5, 0.5};
+  meta.std = {0.25, 0.25, 0.25};
+  save_checkpoint(tmp / "c.pt", net, nullptr, meta);
+  const infer::Predictor predictor(tmp / "c.pt", 1);
+  EXPECT_EQ(predictor.trained_patch_size(), 0);
+  EXPECT_EQ(predictor.window_size({}), infer::Predictor::kFallbackWindow);
+  EXPECT_EQ(predictor.window_size({0.5, 128}), 128);
 }
 
 TEST(Checkpoint, FilesThatAreNotCheckpoints) {
@@ -752,6 +770,11 @@ TEST_F(TrainerTest, PredictorGivesAMaskOfTheInputSize) {
   const infer::Predictor predictor(r.last_checkpoint, 1);
   EXPECT_EQ(predictor.in_channels(), 3);
   EXPECT_EQ(predictor.summary().epoch, 1);
+  // Windows default to the training patches' size (what GroupNorm normalised over); an
+  // explicit size wins.
+  EXPECT_EQ(predictor.trained_patch_size(), c.data.patch_size);
+  EXPECT_EQ(predictor.window_size({}), c.data.patch_size);
+  EXPECT_EQ(predictor.window_size({0.5, 96}), 96);
   for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{45, 61}, {300, 20}}) {
     data::Image image{h, w, 3, std::vector<uint8_t>(static_cast<size_t>(h * w * 3), 80)};
     const data::Image mask = predictor.predict_mask(image, {0.5, 64, h > 100});
